@@ -1,0 +1,162 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Tether.Abstractions;
+using Tether.Api.Integration;
+using Tether.Management;
+
+namespace Tether.Api.Admin;
+
+/// <summary>Our own REST API for other services (contract §4), under <c>/api</c>.</summary>
+internal static class AdminEndpoints
+{
+    public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api").WithTags("Management").AddEndpointFilter<ApiKeyFilter>();
+        api.MapPost("/rooms/{room}/messages", SendToRoomAsync);
+        api.MapGet("/rooms/{room}", GetRoomAsync);
+        api.MapGet("/rooms/{room}/members", GetMembersAsync);
+        api.MapPost("/connections/{id}/messages", SendToConnectionAsync);
+        api.MapPost("/users/{user}/messages", SendToUserAsync);
+        api.MapGet("/connections/{id}", GetConnectionAsync);
+        api.MapDelete("/connections/{id}", DeleteConnectionAsync);
+        return app;
+    }
+
+    private static async Task<IResult> SendToRoomAsync(
+        string room, bool? wait, double? timeoutSeconds, HttpRequest request, IGrainFactory grains,
+        IOptions<IntegrationOptions> integration, IOptions<ManagementOptions> options, TimeProvider time)
+    {
+        if (!RoomNames.IsValid(room)) return BadRoom();
+        var (message, problem) = await ReadMessageAsync(request, room, null, integration.Value, time);
+        if (problem is not null) return problem;
+
+        var grain = grains.GetGrain<IRoomGrain>(room);
+        var receipt = await grain.Publish(message!, exceptConnectionId: null, trackDelivery: wait == true);
+        if (wait != true)
+        {
+            return Results.Json(new JsonObject { ["id"] = receipt.MessageId, ["recipients"] = receipt.Recipients }, statusCode: 202);
+        }
+
+        var limit = options.Value.MaxWait;
+        var timeout = timeoutSeconds is > 0 && TimeSpan.FromSeconds(timeoutSeconds.Value) < limit ? TimeSpan.FromSeconds(timeoutSeconds.Value) : limit;
+        var summary = await grain.AwaitDelivery(receipt.MessageId, timeout);
+        return Results.Json(new JsonObject
+        {
+            ["id"] = receipt.MessageId,
+            ["recipients"] = receipt.Recipients,
+            ["delivered"] = summary.Delivered,
+            ["gone"] = summary.Gone,
+            ["failed"] = summary.Failed,
+            ["complete"] = summary.Complete,
+        }, statusCode: summary.Complete ? 200 : 202);
+    }
+
+    private static async Task<IResult> GetRoomAsync(string room, IGrainFactory grains)
+    {
+        if (!RoomNames.IsValid(room)) return BadRoom();
+        var members = await grains.GetGrain<IRoomGrain>(room).Count();
+        return Results.Json(new JsonObject { ["room"] = room, ["members"] = members });
+    }
+
+    private static async Task<IResult> GetMembersAsync(string room, string? after, int? limit, IGrainFactory grains)
+    {
+        if (!RoomNames.IsValid(room)) return BadRoom();
+        if (limit is < 1 or > 1000) return Results.Problem(statusCode: 400, title: "Invalid limit", detail: "limit is 1 to 1000.");
+        var page = await grains.GetGrain<IRoomGrain>(room).GetMembers(after, limit ?? 100);
+        return Results.Json(new JsonObject
+        {
+            ["room"] = room,
+            ["members"] = page.Total,
+            ["items"] = new JsonArray([.. page.Members.Select(m => JsonValue.Create(m))]),
+            ["next"] = page.Next,
+        });
+    }
+
+    private static async Task<IResult> SendToConnectionAsync(
+        string id, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, TimeProvider time)
+    {
+        if (ConnectionIdFromRoute(id) is not { } connectionId) return BadConnectionId();
+        var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, time);
+        if (problem is not null) return problem;
+        return await grains.GetGrain<IConnectionGrain>(connectionId).Deliver(message!)
+            ? Results.Json(new JsonObject { ["id"] = message!.Id, ["recipients"] = 1 }, statusCode: 202)
+            : Results.Problem(statusCode: 404, title: "Unknown connection", detail: $"No connection '{connectionId}' is connected.");
+    }
+
+    private static async Task<IResult> SendToUserAsync(
+        string user, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, TimeProvider time)
+    {
+        if (!Users.IsValid(user)) return Results.Problem(statusCode: 400, title: "Invalid user", detail: "A user id is 1 to 256 characters without control characters.");
+        var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, time);
+        if (problem is not null) return problem;
+        var recipients = await grains.GetGrain<IUserGrain>(user).Deliver(message!);
+        return recipients > 0
+            ? Results.Json(new JsonObject { ["id"] = message!.Id, ["recipients"] = recipients }, statusCode: 202)
+            : Results.Problem(statusCode: 404, title: "Unknown user", detail: $"User '{user}' has no connection.");
+    }
+
+    private static async Task<IResult> GetConnectionAsync(string id, IGrainFactory grains)
+    {
+        if (ConnectionIdFromRoute(id) is not { } connectionId) return BadConnectionId();
+        var snapshot = await grains.GetGrain<IConnectionGrain>(connectionId).GetSnapshot();
+        if (snapshot is null) return Results.Problem(statusCode: 404, title: "Unknown connection", detail: $"No connection '{connectionId}' is connected.");
+        return Results.Json(new JsonObject
+        {
+            ["connectionId"] = snapshot.ConnectionId,
+            ["user"] = snapshot.User,
+            ["rooms"] = new JsonArray([.. snapshot.Rooms.Select(r => JsonValue.Create(r))]),
+            ["connectedAt"] = snapshot.ConnectedAt.UtcDateTime.ToString("O"),
+            ["sourceIp"] = snapshot.SourceIp,
+            ["userAgent"] = snapshot.UserAgent,
+        });
+    }
+
+    /// <summary>Closes the connection at API Gateway, then forgets it. A connection API Gateway no longer has (410) is forgotten too.</summary>
+    private static async Task<IResult> DeleteConnectionAsync(string id, IGrainFactory grains, IManagementApiClient managementApi, CancellationToken ct)
+    {
+        if (ConnectionIdFromRoute(id) is not { } connectionId) return BadConnectionId();
+        var result = await managementApi.DeleteAsync(connectionId, ct);
+        if (result.Outcome is not (ManagementOutcome.Delivered or ManagementOutcome.Gone))
+        {
+            return Results.Problem(statusCode: 502, title: "API Gateway did not close the connection",
+                detail: $"DeleteConnection ended {result.Outcome} (HTTP {result.StatusCode}); the connection is kept.");
+        }
+        await grains.GetGrain<IConnectionGrain>(connectionId).Disconnect("deleted through the management API");
+        return Results.NoContent();
+    }
+
+    private static async Task<(OutboundMessage?, IResult?)> ReadMessageAsync(
+        HttpRequest request, string? room, string? from, IntegrationOptions integration, TimeProvider time)
+    {
+        var (document, error) = await JsonBody.ReadAsync(request, integration.MaxBodyBytes, request.HttpContext.RequestAborted);
+        if (error is not null) return (null, Results.Problem(statusCode: error.Status, title: error.Code, detail: error.Message));
+        using (document)
+        {
+            if (!document!.RootElement.TryGetProperty("message", out var value) || value.ValueKind == JsonValueKind.Undefined)
+            {
+                return (null, Results.Problem(statusCode: 400, title: "invalid_message", detail: "The body needs a \"message\" field."));
+            }
+            var message = Envelopes.Message(Envelopes.NewMessageId(), room, from, user: null, value.GetRawText(), time.GetUtcNow());
+            if (message.Payload.Length > TetherStorage.MaxPayloadBytes)
+            {
+                return (null, Results.Problem(statusCode: 413, title: "message_too_large",
+                    detail: $"The message is {message.Payload.Length} bytes with its envelope; API Gateway delivers at most {TetherStorage.MaxPayloadBytes}."));
+            }
+            return (message, null);
+        }
+    }
+
+    /// <summary>Routing leaves <c>%2F</c> encoded in a segment; connection ids may contain '/'.</summary>
+    private static string? ConnectionIdFromRoute(string id)
+    {
+        var decoded = id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        return ConnectionIds.IsValid(decoded) ? decoded : null;
+    }
+
+    private static IResult BadRoom() => Results.Problem(statusCode: 400, title: "Invalid room",
+        detail: $"A room name is 1 to {RoomNames.MaxLength} characters without spaces or control characters.");
+
+    private static IResult BadConnectionId() => Results.Problem(statusCode: 400, title: "Invalid connection id",
+        detail: "A connection id is 1 to 128 characters of A-Z, a-z, 0-9, '-', '_', '+', '/' and '='.");
+}

@@ -1,0 +1,76 @@
+using System.Text.Json;
+
+namespace Tether.Api.Integration;
+
+/// <summary>Reads a request body as JSON whatever its Content-Type (API Gateway may send none, or text/plain).</summary>
+internal static class JsonBody
+{
+    private static readonly JsonDocumentOptions Options = new()
+    {
+        MaxDepth = 64,
+        // A duplicated field is ambiguous (which "room" did the client mean?): refuse it rather than guess.
+        AllowDuplicateProperties = false,
+    };
+
+    public static async Task<(JsonDocument? Document, BodyError? Error)> ReadAsync(HttpRequest request, int maxBytes, CancellationToken ct)
+    {
+        if (request.ContentLength > maxBytes)
+        {
+            return (null, new BodyError(413, "payload_too_large", $"The request body is over {maxBytes} bytes."));
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                return (null, new BodyError(413, "payload_too_large", $"The request body is over {maxBytes} bytes."));
+            }
+            buffer.Write(chunk, 0, read);
+        }
+
+        if (buffer.Length == 0)
+        {
+            return (null, new BodyError(400, "invalid_json", "The request body is empty; a JSON object is expected."));
+        }
+        try
+        {
+            var document = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), Options);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                document.Dispose();
+                return (null, new BodyError(400, "invalid_json", "The request body must be a JSON object."));
+            }
+            return (document, null);
+        }
+        catch (JsonException e)
+        {
+            return (null, new BodyError(400, "invalid_json", $"The request body is not valid JSON: {Shorten(e.Message)}"));
+        }
+    }
+
+    public static string? OptionalString(JsonElement root, string name, int maxLength, out BodyError? error)
+    {
+        error = null;
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            error = new BodyError(400, "invalid_field", $"\"{name}\" must be a string.");
+            return null;
+        }
+        var text = value.GetString()!;
+        if (text.Length > maxLength)
+        {
+            error = new BodyError(400, "invalid_field", $"\"{name}\" is longer than {maxLength} characters.");
+            return null;
+        }
+        return text;
+    }
+
+    private static string Shorten(string message) => message.Length > 200 ? message[..200] : message;
+}
+
+/// <summary>A refused request: HTTP status, snake_case code and a human message (contract §2's error reply).</summary>
+internal sealed record BodyError(int Status, string Code, string Message);

@@ -1,0 +1,32 @@
+using Orleans.Concurrency;
+
+namespace Tether.Abstractions;
+
+/// <summary>One API Gateway connection, keyed by its connection id.</summary>
+public interface IConnectionGrain : IGrainWithStringKey
+{
+    /// <summary>Registers the connection (idempotent: API Gateway may retry <c>$connect</c>).</summary>
+    Task<ConnectResult> Connect(ConnectRequest request);
+
+    /// <summary>Forgets the connection: leaves every room and its user. Idempotent.</summary>
+    Task Disconnect(string reason);
+
+    /// <summary>
+    /// The Management API answered 410 for this connection. Removes it everywhere, including from
+    /// <paramref name="seenInRoom"/> even when this grain does not list that room, so a stale member heals.
+    /// </summary>
+    Task Gone(string? seenInRoom);
+
+    /// <summary>Runs one client message sent on this connection and returns the reply for the sender.</summary>
+    Task<ClientReply> Handle(ClientCommand command);
+
+    /// <summary>
+    /// Hands a direct message to the dispatcher when the connection is known. Interleaves: it never awaits,
+    /// and two connections sending to each other must not deadlock.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<bool> Deliver(OutboundMessage message);
+
+    [ReadOnly]
+    Task<ConnectionSnapshot?> GetSnapshot();
+}

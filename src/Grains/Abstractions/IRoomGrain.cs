@@ -1,0 +1,34 @@
+using Orleans.Concurrency;
+
+namespace Tether.Abstractions;
+
+/// <summary>A room and its members, keyed by the room name.</summary>
+public interface IRoomGrain : IGrainWithStringKey
+{
+    /// <summary>Adds a member (idempotent) and returns the member count.</summary>
+    Task<int> Join(string connectionId, string? user);
+
+    /// <summary>Removes a member (idempotent). Returns whether it was a member.</summary>
+    Task<bool> Leave(string connectionId, string? user, bool notify);
+
+    /// <summary>
+    /// Hands the message to the silo's dispatcher for every member (except <paramref name="exceptConnectionId"/>)
+    /// and returns without waiting for any delivery.
+    /// </summary>
+    Task<PublishReceipt> Publish(OutboundMessage message, string? exceptConnectionId, bool trackDelivery);
+
+    /// <summary>Waits for a tracked message's deliveries to finish. Interleaves: it only awaits local work.</summary>
+    [AlwaysInterleave]
+    [ResponseTimeout("00:10:00")]
+    Task<DeliverySummary> AwaitDelivery(string messageId, TimeSpan timeout);
+
+    [ReadOnly]
+    Task<int> Count();
+
+    [ReadOnly]
+    Task<bool> IsMember(string connectionId);
+
+    /// <summary>Members in ordinal order, starting after <paramref name="after"/>.</summary>
+    [ReadOnly]
+    Task<MemberPage> GetMembers(string? after, int limit);
+}

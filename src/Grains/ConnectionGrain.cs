@@ -1,0 +1,186 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Tether.Abstractions;
+using Tether.Delivery;
+
+namespace Tether;
+
+public sealed partial class ConnectionGrain(
+    [PersistentState("connection", TetherStorage.Name)] IPersistentState<ConnectionState> state,
+    IDeliveryDispatcher dispatcher,
+    IOptions<RoomOptions> roomOptions,
+    TimeProvider time,
+    ILogger<ConnectionGrain> logger) : Grain, IConnectionGrain
+{
+    /// <summary>Direct messages to one connection share a stream, so they keep their order.</summary>
+    public const string DirectStream = "direct";
+
+    private readonly RoomOptions _rooms = roomOptions.Value;
+    private ConnectionState State => state.State;
+    private string Id => this.GetPrimaryKeyString();
+
+    public async Task<ConnectResult> Connect(ConnectRequest request)
+    {
+        if (State.Connected)
+        {
+            return new ConnectResult(AlreadyConnected: true, [.. State.Rooms]);
+        }
+
+        var rooms = new List<string>();
+        if (_rooms.DefaultRoom is { } lobby) rooms.Add(lobby);
+        rooms.AddRange(request.Rooms.Where(r => !rooms.Contains(r, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal));
+
+        State.Connected = true;
+        State.User = request.User;
+        State.ConnectedAt = request.ConnectedAt;
+        State.SourceIp = request.SourceIp;
+        State.UserAgent = request.UserAgent;
+        State.Rooms = new HashSet<string>(rooms, StringComparer.Ordinal);
+        await state.WriteStateAsync();
+
+        var joins = rooms.Select(r => (Task)Room(r).Join(Id, State.User)).ToList();
+        if (State.User is { } user) joins.Add(GrainFactory.GetGrain<IUserGrain>(user).AddConnection(Id));
+        await Task.WhenAll(joins);
+        LogConnected(Id, State.User, rooms.Count);
+        return new ConnectResult(AlreadyConnected: false, rooms);
+    }
+
+    public async Task Disconnect(string reason)
+    {
+        if (await RemoveEverywhereAsync(extraRoom: null)) LogDisconnected(Id, reason);
+    }
+
+    public async Task Gone(string? seenInRoom)
+    {
+        if (await RemoveEverywhereAsync(seenInRoom)) LogGone(Id);
+    }
+
+    public Task<ClientReply> Handle(ClientCommand command)
+    {
+        if (!State.Connected)
+        {
+            return Task.FromResult(ClientReply.Error(404, "unknown_connection",
+                "This connection is not registered (it never connected, or it has disconnected)."));
+        }
+        return command switch
+        {
+            JoinRoom join => JoinAsync(join.Room),
+            LeaveRoom leave => LeaveAsync(leave.Room),
+            SendToRoom send => SendToRoomAsync(send),
+            SendDirect direct => SendDirectAsync(direct),
+            _ => Task.FromResult(ClientReply.Error(400, "invalid_message", "Unsupported message.")),
+        };
+    }
+
+    public Task<bool> Deliver(OutboundMessage message)
+    {
+        if (!State.Connected) return Task.FromResult(false);
+        dispatcher.Dispatch(message, DirectStream, room: null, [Id], track: false);
+        return Task.FromResult(true);
+    }
+
+    public Task<ConnectionSnapshot?> GetSnapshot() => Task.FromResult(State.Connected
+        ? new ConnectionSnapshot(Id, State.User, [.. State.Rooms.Order(StringComparer.Ordinal)], State.ConnectedAt, State.SourceIp, State.UserAgent)
+        : null);
+
+    private async Task<ClientReply> JoinAsync(string? requested)
+    {
+        if ((requested ?? _rooms.DefaultRoom) is not { } name)
+        {
+            return ClientReply.Error(400, "invalid_message", "joinroom needs a \"room\" (this server has no default room).");
+        }
+        if (State.Rooms.Add(name)) await state.WriteStateAsync();
+        var members = await Room(name).Join(Id, State.User);
+        return new ClientReply(200, "joined", Room: name, Members: members);
+    }
+
+    private async Task<ClientReply> LeaveAsync(string name)
+    {
+        if (!State.Rooms.Contains(name))
+        {
+            return ClientReply.Error(409, "not_in_room", $"This connection is not in room '{name}'.");
+        }
+        await Room(name).Leave(Id, State.User, notify: true);
+        State.Rooms.Remove(name);
+        await state.WriteStateAsync();
+        return new ClientReply(200, "left", Room: name);
+    }
+
+    private async Task<ClientReply> SendToRoomAsync(SendToRoom send)
+    {
+        if ((send.Room ?? _rooms.DefaultRoom) is not { } name)
+        {
+            return ClientReply.Error(400, "invalid_message", "sendmessage needs a \"room\" (this server has no default room).");
+        }
+        if (!State.Rooms.Contains(name))
+        {
+            return ClientReply.Error(403, "not_in_room", $"Join room '{name}' before sending to it.");
+        }
+
+        var message = Envelopes.Message(Envelopes.NewMessageId(), name, Id, State.User, send.MessageJson, time.GetUtcNow());
+        if (TooLarge(message) is { } tooLarge) return tooLarge;
+        var receipt = await Room(name).Publish(message, send.Echo ? null : Id, trackDelivery: false);
+        return new ClientReply(200, "sent", Room: name, MessageId: receipt.MessageId, Recipients: receipt.Recipients);
+    }
+
+    private async Task<ClientReply> SendDirectAsync(SendDirect direct)
+    {
+        var message = Envelopes.Message(Envelopes.NewMessageId(), room: null, Id, State.User, direct.MessageJson, time.GetUtcNow());
+        if (TooLarge(message) is { } tooLarge) return tooLarge;
+
+        int recipients;
+        if (direct.ConnectionId is { } target)
+        {
+            recipients = target == Id
+                ? await Deliver(message) ? 1 : 0
+                : await GrainFactory.GetGrain<IConnectionGrain>(target).Deliver(message) ? 1 : 0;
+        }
+        else
+        {
+            recipients = await GrainFactory.GetGrain<IUserGrain>(direct.User!).Deliver(message);
+        }
+
+        if (recipients == 0)
+        {
+            return ClientReply.Error(404, "recipient_not_found", direct.ConnectionId is not null
+                ? $"No connection '{direct.ConnectionId}' is connected."
+                : $"User '{direct.User}' has no connection.");
+        }
+        return new ClientReply(200, "sent", MessageId: message.Id, ConnectionId: direct.ConnectionId, User: direct.User, Recipients: recipients);
+    }
+
+    /// <summary>Leaves every room and the user, then forgets the state. Returns whether there was anything to remove.</summary>
+    private async Task<bool> RemoveEverywhereAsync(string? extraRoom)
+    {
+        var rooms = new HashSet<string>(State.Rooms, StringComparer.Ordinal);
+        if (extraRoom is not null) rooms.Add(extraRoom);
+        var wasConnected = State.Connected;
+        if (!wasConnected && rooms.Count == 0) return false;
+
+        var user = State.User;
+        var leaves = rooms.Select(r => (Task)Room(r).Leave(Id, user, notify: true)).ToList();
+        if (user is not null) leaves.Add(GrainFactory.GetGrain<IUserGrain>(user).RemoveConnection(Id));
+        await Task.WhenAll(leaves);
+
+        await state.ClearStateAsync();
+        State.Rooms.Clear();
+        DeactivateOnIdle();
+        return wasConnected;
+    }
+
+    private static ClientReply? TooLarge(OutboundMessage message) => message.Payload.Length > TetherStorage.MaxPayloadBytes
+        ? ClientReply.Error(413, "message_too_large",
+            $"The message is {message.Payload.Length} bytes with its envelope; API Gateway delivers at most {TetherStorage.MaxPayloadBytes} bytes.")
+        : null;
+
+    private IRoomGrain Room(string name) => GrainFactory.GetGrain<IRoomGrain>(name);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} connected (user {User}, {Rooms} rooms)")]
+    private partial void LogConnected(string connectionId, string? user, int rooms);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} disconnected ({Reason})")]
+    private partial void LogDisconnected(string connectionId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} is gone (410 from the Management API) and was removed everywhere")]
+    private partial void LogGone(string connectionId);
+}

@@ -1,0 +1,25 @@
+namespace Tether;
+
+[GenerateSerializer, Alias("tether.ConnectionState")]
+public sealed class ConnectionState
+{
+    [Id(0)] public bool Connected { get; set; }
+    [Id(1)] public string? User { get; set; }
+    /// <summary>Rooms this connection is in. Written before a room is joined and after it is left, so it always covers the rooms' member lists.</summary>
+    [Id(2)] public HashSet<string> Rooms { get; set; } = new(StringComparer.Ordinal);
+    [Id(3)] public DateTimeOffset ConnectedAt { get; set; }
+    [Id(4)] public string? SourceIp { get; set; }
+    [Id(5)] public string? UserAgent { get; set; }
+}
+
+[GenerateSerializer, Alias("tether.RoomState")]
+public sealed class RoomState
+{
+    [Id(0)] public HashSet<string> Members { get; set; } = new(StringComparer.Ordinal);
+}
+
+[GenerateSerializer, Alias("tether.UserState")]
+public sealed class UserState
+{
+    [Id(0)] public HashSet<string> Connections { get; set; } = new(StringComparer.Ordinal);
+}

@@ -1,0 +1,307 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Tether.Abstractions;
+using Tether.Management;
+
+namespace Tether.Delivery;
+
+/// <summary>
+/// Posts through <see cref="MaxConcurrency"/> lanes. A recipient always maps to the same lane and a lane posts one
+/// item at a time, so one stream's messages reach one recipient in order; inside a lane, streams take turns
+/// (round robin), so a 100,000-member room cannot hold a 2-member room's message behind its whole fan-out.
+/// </summary>
+public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedService, IAsyncDisposable
+{
+    private readonly IManagementApiClient _client;
+    private readonly IGrainFactory _grains;
+    private readonly DeliveryOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<DeliveryDispatcher> _logger;
+    private readonly Lane[] _lanes;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<string, long> _gone = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(string ConnectionId, string? Room)> _goneReports = new();
+    private readonly SemaphoreSlim _goneSignal = new(0);
+    private readonly ConcurrentDictionary<string, DeliveryJob> _tracked = new(StringComparer.Ordinal);
+    private readonly List<Task> _workers = [];
+    private long _pending;
+    private volatile bool _accepting = true;
+
+    public DeliveryDispatcher(
+        IManagementApiClient client, IGrainFactory grains, IOptions<DeliveryOptions> options,
+        ILogger<DeliveryDispatcher> logger, TimeProvider? time = null)
+    {
+        _client = client;
+        _grains = grains;
+        _options = options.Value;
+        _time = time ?? TimeProvider.System;
+        _logger = logger;
+        _lanes = new Lane[_options.MaxConcurrency];
+        for (var i = 0; i < _lanes.Length; i++) _lanes[i] = new Lane();
+    }
+
+    public int MaxConcurrency => _lanes.Length;
+
+    /// <summary>Deliveries queued or in flight.</summary>
+    public long Pending => Interlocked.Read(ref _pending);
+
+    public int Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track)
+    {
+        var job = new DeliveryJob(message, room);
+        var buckets = new List<string>?[_lanes.Length];
+        var count = 0;
+        foreach (var recipient in recipients)
+        {
+            var lane = LaneOf(recipient);
+            (buckets[lane] ??= []).Add(recipient);
+            count++;
+        }
+
+        job.Start(count);
+        if (track) _tracked[message.Id] = job;
+        if (count == 0) return 0;
+
+        if (!_accepting)
+        {
+            // Shutting down: nothing new is accepted by the host's endpoints, but grains may still finish a turn.
+            LogDroppedAtShutdown(count, message.Id);
+            for (var i = 0; i < count; i++) job.Complete(ManagementOutcome.Failed);
+            return count;
+        }
+
+        Interlocked.Add(ref _pending, count);
+        for (var i = 0; i < buckets.Length; i++)
+        {
+            if (buckets[i] is { } ids) _lanes[i].Enqueue(stream, job, ids);
+        }
+        return count;
+    }
+
+    public async Task<DeliverySummary> WaitAsync(string messageId, TimeSpan timeout)
+    {
+        if (!_tracked.TryGetValue(messageId, out var job))
+        {
+            return new DeliverySummary(messageId, 0, 0, 0, 0, Complete: false);
+        }
+        try
+        {
+            return await job.Completion.WaitAsync(timeout, _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return job.Summary(complete: false);
+        }
+        finally
+        {
+            if (job.Completion.IsCompleted) _tracked.TryRemove(messageId, out _);
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var lane in _lanes) _workers.Add(Task.Run(() => RunLaneAsync(lane), CancellationToken.None));
+        _workers.Add(Task.Run(RunGoneReporterAsync, CancellationToken.None));
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _accepting = false;
+        var deadline = _time.GetUtcNow() + _options.DrainTimeout;
+        while (Pending > 0 && _time.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), _time, CancellationToken.None).ConfigureAwait(false);
+        }
+        if (Pending > 0) LogAbandoned(Pending);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_workers).ConfigureAwait(false);
+        await FlushGoneReportsAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stopping.IsCancellationRequested) await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private int LaneOf(string connectionId) =>
+        (int)((uint)StringComparer.Ordinal.GetHashCode(connectionId) % (uint)_lanes.Length);
+
+    private async Task RunLaneAsync(Lane lane)
+    {
+        var token = _stopping.Token;
+        while (true)
+        {
+            try
+            {
+                await lane.Signal.WaitAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            var (job, connectionId) = lane.Take();
+            await DeliverAsync(job, connectionId, token).ConfigureAwait(false);
+            Interlocked.Decrement(ref _pending);
+        }
+    }
+
+    private async Task DeliverAsync(DeliveryJob job, string connectionId, CancellationToken token)
+    {
+        if (_gone.ContainsKey(connectionId))
+        {
+            job.Complete(ManagementOutcome.Gone);
+            return;
+        }
+
+        ManagementResult result;
+        try
+        {
+            result = await _client.PostAsync(connectionId, job.Message.Payload, job.Message.PayloadSha256, token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            result = new ManagementResult(ManagementOutcome.Failed, 0, null, "shutting down", 0);
+        }
+        catch (Exception e)
+        {
+            LogPostCrashed(e, job.Message.Id);
+            result = new ManagementResult(ManagementOutcome.Failed, 0, null, e.Message, 0);
+        }
+
+        job.Complete(result.Outcome);
+        switch (result.Outcome)
+        {
+            case ManagementOutcome.Gone:
+                MarkGone(connectionId, job.Room);
+                break;
+            case ManagementOutcome.Throttled or ManagementOutcome.Failed:
+                LogDeliveryFailed(result.Outcome, result.StatusCode, result.Attempts, job.Message.Id, result.Detail);
+                break;
+            case ManagementOutcome.TooLarge:
+                LogTooLarge(job.Message.Id, job.Message.Payload.Length);
+                break;
+        }
+    }
+
+    /// <summary>Remembers a 410 at once (later posts skip the id) and reports it to the connection's grain.</summary>
+    private void MarkGone(string connectionId, string? room)
+    {
+        var expires = _time.GetTimestamp() + (long)(_options.GoneMemory.TotalSeconds * _time.TimestampFrequency);
+        _gone[connectionId] = expires;
+        _goneReports.Enqueue((connectionId, room));
+        _goneSignal.Release();
+    }
+
+    private async Task RunGoneReporterAsync()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await _goneSignal.WaitAsync(TimeSpan.FromSeconds(1), token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            await FlushGoneReportsAsync().ConfigureAwait(false);
+            Prune();
+        }
+    }
+
+    private async Task FlushGoneReportsAsync()
+    {
+        while (!_goneReports.IsEmpty)
+        {
+            var batch = new Dictionary<(string, string?), bool>();
+            while (batch.Count < 256 && _goneReports.TryDequeue(out var report)) batch[report] = true;
+            await Task.WhenAll(batch.Keys.Select(ReportGoneAsync)).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReportGoneAsync((string ConnectionId, string? Room) report)
+    {
+        try
+        {
+            await _grains.GetGrain<IConnectionGrain>(report.ConnectionId).Gone(report.Room).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            LogGoneReportFailed(e, report.ConnectionId);
+        }
+    }
+
+    private void Prune()
+    {
+        var now = _time.GetTimestamp();
+        foreach (var (id, expires) in _gone)
+        {
+            if (expires < now) _gone.TryRemove(id, out _);
+        }
+        var cutoff = _time.GetUtcNow() - _options.TrackedSummaryRetention;
+        foreach (var (id, job) in _tracked)
+        {
+            if (job.FinishedAt is { } finished && finished < cutoff) _tracked.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>One serial worker's queue: a FIFO per stream, with streams served in turn.</summary>
+    private sealed class Lane
+    {
+        private readonly Dictionary<string, Queue<(DeliveryJob, string)>> _streams = new(StringComparer.Ordinal);
+        private readonly Queue<string> _turns = new();
+
+        public SemaphoreSlim Signal { get; } = new(0);
+
+        public void Enqueue(string stream, DeliveryJob job, List<string> connectionIds)
+        {
+            lock (_streams)
+            {
+                if (!_streams.TryGetValue(stream, out var queue))
+                {
+                    queue = new Queue<(DeliveryJob, string)>(connectionIds.Count);
+                    _streams[stream] = queue;
+                    _turns.Enqueue(stream);
+                }
+                foreach (var id in connectionIds) queue.Enqueue((job, id));
+            }
+            Signal.Release(connectionIds.Count);
+        }
+
+        public (DeliveryJob Job, string ConnectionId) Take()
+        {
+            lock (_streams)
+            {
+                var stream = _turns.Dequeue();
+                var queue = _streams[stream];
+                var item = queue.Dequeue();
+                if (queue.Count > 0) _turns.Enqueue(stream);
+                else _streams.Remove(stream);
+                return item;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery of message {MessageId} ended {Outcome} (HTTP {Status}) after {Attempts} attempt(s): {Detail}")]
+    private partial void LogDeliveryFailed(ManagementOutcome outcome, int status, int attempts, string messageId, string? detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} ({Bytes} bytes) is over API Gateway's 128 KiB limit and was not delivered")]
+    private partial void LogTooLarge(string messageId, int bytes);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Posting message {MessageId} threw unexpectedly")]
+    private partial void LogPostCrashed(Exception e, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report 410 Gone for connection {ConnectionId} to its grain")]
+    private partial void LogGoneReportFailed(Exception e, string connectionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting down: {Count} deliveries of message {MessageId} were not queued")]
+    private partial void LogDroppedAtShutdown(int count, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting down: {Count} queued deliveries did not drain in time and were abandoned")]
+    private partial void LogAbandoned(long count);
+}

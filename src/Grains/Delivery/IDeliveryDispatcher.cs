@@ -1,0 +1,19 @@
+using Tether.Abstractions;
+
+namespace Tether.Delivery;
+
+/// <summary>
+/// The silo-local owner of outbound I/O. Grains hand it recipients and return at once; it posts with bounded
+/// concurrency, keeps posts to one recipient from one stream in order, and shares its lanes fairly between streams.
+/// </summary>
+public interface IDeliveryDispatcher
+{
+    /// <summary>
+    /// Queues <paramref name="message"/> for each recipient. <paramref name="stream"/> names the source (a room, a user,
+    /// direct messages) for ordering and fairness; <paramref name="room"/> is reported with a 410 so the room heals.
+    /// </summary>
+    int Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track);
+
+    /// <summary>Waits for a tracked message's deliveries; the summary says whether they all finished in time.</summary>
+    Task<DeliverySummary> WaitAsync(string messageId, TimeSpan timeout);
+}

@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Tether.Abstractions;
+using Tether.Delivery;
+using Tether.Management;
+
+namespace Tether.Hosting;
+
+/// <summary>What every silo of ours needs besides clustering and storage: options, the Management API client, the dispatcher.</summary>
+public static class TetherSiloExtensions
+{
+    /// <summary>
+    /// Adds the grains' services. <paramref name="embedded"/> is the one-process default: it may post to the local
+    /// gateway and sign with the local credential pair when nothing else is configured.
+    /// </summary>
+    public static ISiloBuilder AddTether(this ISiloBuilder silo, IConfiguration configuration, bool embedded)
+    {
+        var services = silo.Services;
+        services.AddTetherOptions(configuration);
+        services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ManagementApiOptions>().Bind(configuration.GetSection(ManagementApiOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddTimeProvider();
+
+        services.AddSingleton(sp =>
+        {
+            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Tether.ManagementApi");
+            return ManagementApiSetup.Resolve(sp.GetRequiredService<IOptions<ManagementApiOptions>>().Value, configuration, embedded, logger);
+        });
+        services.AddSingleton<IManagementApiClient>(sp =>
+        {
+            var target = sp.GetRequiredService<ManagementApiTarget>();
+            return new ManagementApiClient(target.Endpoint, target.Region, target.Credentials,
+                sp.GetRequiredService<IOptions<ManagementApiOptions>>().Value, sp.GetRequiredService<ILogger<ManagementApiClient>>());
+        });
+        services.AddSingleton<DeliveryDispatcher>();
+        services.AddSingleton<IDeliveryDispatcher>(sp => sp.GetRequiredService<DeliveryDispatcher>());
+        services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
+        services.AddHostedService<ManagementApiAnnouncer>();
+        return silo;
+    }
+
+    /// <summary>Options both the silo and the API read.</summary>
+    public static IServiceCollection AddTetherOptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RoomOptions>().Bind(configuration.GetSection(RoomOptions.Section))
+            .Validate(o => o.DefaultRoom is null || RoomNames.IsValid(o.DefaultRoom), "Rooms:Default is not a valid room name.")
+            .Validate(o => o.PresenceMaxMembers >= 0, "Rooms:PresenceMaxMembers must not be negative.")
+            .ValidateOnStart();
+        return services;
+    }
+
+    private static void TryAddTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider))) services.AddSingleton(TimeProvider.System);
+    }
+
+    /// <summary>Says once, at start, where messages are posted and how they are signed.</summary>
+    private sealed class ManagementApiAnnouncer(ManagementApiTarget target, ILogger<ManagementApiAnnouncer> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            logger.LogInformation("Posting messages to {Endpoint}/@connections/{{id}} (region {Region}, credentials from {CredentialSource})",
+                target.Endpoint.ToString().TrimEnd('/'), target.Region, target.CredentialSource);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

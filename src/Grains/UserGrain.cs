@@ -1,0 +1,36 @@
+using Tether.Abstractions;
+using Tether.Delivery;
+
+namespace Tether;
+
+public sealed class UserGrain(
+    [PersistentState("user", TetherStorage.Name)] IPersistentState<UserState> state,
+    IDeliveryDispatcher dispatcher) : Grain, IUserGrain
+{
+    private HashSet<string> Connections => state.State.Connections;
+
+    public async Task AddConnection(string connectionId)
+    {
+        if (Connections.Add(connectionId)) await state.WriteStateAsync();
+    }
+
+    public async Task RemoveConnection(string connectionId)
+    {
+        if (!Connections.Remove(connectionId)) return;
+        if (Connections.Count == 0)
+        {
+            await state.ClearStateAsync();
+            DeactivateOnIdle();
+        }
+        else
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    public Task<int> Deliver(OutboundMessage message) =>
+        Task.FromResult(dispatcher.Dispatch(message, ConnectionGrain.DirectStream, room: null, Connections, track: false));
+
+    public Task<IReadOnlyList<string>> GetConnections() =>
+        Task.FromResult<IReadOnlyList<string>>([.. Connections.Order(StringComparer.Ordinal)]);
+}
