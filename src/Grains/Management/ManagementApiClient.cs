@@ -117,8 +117,9 @@ public sealed class ManagementApiClient : IManagementApiClient, IDisposable
         return result;
     }
 
-    private async Task<HttpRequestMessage> CreateSignedRequestAsync(
-        HttpMethod method, Uri uri, ReadOnlyMemory<byte> payload, string payloadSha256, CancellationToken ct)
+    /// <summary>Builds the request and signs it; <paramref name="signedAt"/> fixes the signing time (known-answer tests).</summary>
+    internal async Task<HttpRequestMessage> CreateSignedRequestAsync(
+        HttpMethod method, Uri uri, ReadOnlyMemory<byte> payload, string payloadSha256, CancellationToken ct, DateTime? signedAt = null)
     {
         var request = new HttpRequestMessage(method, uri);
         var signing = new AWSSigningRequest { HttpMethod = method, RequestUri = uri };
@@ -136,6 +137,7 @@ public sealed class ManagementApiClient : IManagementApiClient, IDisposable
             Region = _region,
             Service = Service,
             SignPayload = true,
+            SignedAt = signedAt,
         };
         var headers = await AWSSigV4Signer.SignAsync(signing, parameters, ct).ConfigureAwait(false);
         foreach (var (name, value) in headers.Headers)
@@ -246,10 +248,12 @@ public sealed class ManagementApiClient : IManagementApiClient, IDisposable
     {
         static bool IsTransientException(Exception? e) => e is HttpRequestException or TimeoutRejectedException;
 
-        return new ResiliencePipelineBuilder<ManagementResult>()
-            .AddRetry(new RetryStrategyOptions<ManagementResult>
+        var builder = new ResiliencePipelineBuilder<ManagementResult>();
+        if (options.MaxRetryAttempts > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<ManagementResult>
             {
-                MaxRetryAttempts = Math.Max(options.MaxRetryAttempts, 0),
+                MaxRetryAttempts = options.MaxRetryAttempts,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = options.RetryBaseDelay,
@@ -264,7 +268,10 @@ public sealed class ManagementApiClient : IManagementApiClient, IDisposable
                         : null;
                     return ValueTask.FromResult(delay);
                 },
-            })
+            });
+        }
+
+        return builder
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<ManagementResult>
             {
                 FailureRatio = options.BreakerFailureRatio,
