@@ -162,9 +162,10 @@ public sealed partial class ConnectionGrain(
         if (user is not null) leaves.Add(GrainFactory.GetGrain<IUserGrain>(user).RemoveConnection(Id));
         await Task.WhenAll(leaves);
 
+        // No DeactivateOnIdle here: calls queued behind this one would be forwarded to a dying activation and
+        // rejected. Idle activations are collected by Orleans anyway.
         await state.ClearStateAsync();
         State.Rooms.Clear();
-        DeactivateOnIdle();
         return wasConnected;
     }
 

@@ -29,7 +29,6 @@ public sealed class RoomGrain(
         if (Members.Count == 0)
         {
             await state.ClearStateAsync();
-            DeactivateOnIdle();
         }
         else
         {

@@ -20,7 +20,6 @@ public sealed class UserGrain(
         if (Connections.Count == 0)
         {
             await state.ClearStateAsync();
-            DeactivateOnIdle();
         }
         else
         {

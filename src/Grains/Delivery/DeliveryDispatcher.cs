@@ -26,6 +26,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     private readonly SemaphoreSlim _goneSignal = new(0);
     private readonly ConcurrentDictionary<string, DeliveryJob> _tracked = new(StringComparer.Ordinal);
     private readonly List<Task> _workers = [];
+    private readonly Lock _idleLock = new();
+    private TaskCompletionSource _idle = NewIdleSignal(completed: true);
     private long _pending;
     private volatile bool _accepting = true;
 
@@ -46,6 +48,12 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
 
     /// <summary>Deliveries queued or in flight.</summary>
     public long Pending => Interlocked.Read(ref _pending);
+
+    /// <summary>Completes when nothing is queued or in flight.</summary>
+    public Task WhenIdleAsync()
+    {
+        lock (_idleLock) return _idle.Task;
+    }
 
     public int Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track)
     {
@@ -71,7 +79,11 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             return count;
         }
 
-        Interlocked.Add(ref _pending, count);
+        lock (_idleLock)
+        {
+            if (_pending == 0) _idle = NewIdleSignal(completed: false);
+            _pending += count;
+        }
         for (var i = 0; i < buckets.Length; i++)
         {
             if (buckets[i] is { } ids) _lanes[i].Enqueue(stream, job, ids);
@@ -109,12 +121,14 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _accepting = false;
-        var deadline = _time.GetUtcNow() + _options.DrainTimeout;
-        while (Pending > 0 && _time.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested)
+        try
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(20), _time, CancellationToken.None).ConfigureAwait(false);
+            await WhenIdleAsync().WaitAsync(_options.DrainTimeout, _time, cancellationToken).ConfigureAwait(false);
         }
-        if (Pending > 0) LogAbandoned(Pending);
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            LogAbandoned(Pending);
+        }
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_workers).ConfigureAwait(false);
         await FlushGoneReportsAsync().ConfigureAwait(false);
@@ -124,6 +138,23 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     {
         if (!_stopping.IsCancellationRequested) await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping.Dispose();
+    }
+
+    private void CompleteOne()
+    {
+        TaskCompletionSource? idle = null;
+        lock (_idleLock)
+        {
+            if (--_pending == 0) idle = _idle;
+        }
+        idle?.TrySetResult();
+    }
+
+    private static TaskCompletionSource NewIdleSignal(bool completed)
+    {
+        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (completed) signal.SetResult();
+        return signal;
     }
 
     private int LaneOf(string connectionId) =>
@@ -145,7 +176,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
 
             var (job, connectionId) = lane.Take();
             await DeliverAsync(job, connectionId, token).ConfigureAwait(false);
-            Interlocked.Decrement(ref _pending);
+            CompleteOne();
         }
     }
 
@@ -192,6 +223,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     {
         var expires = _time.GetTimestamp() + (long)(_options.GoneMemory.TotalSeconds * _time.TimestampFrequency);
         _gone[connectionId] = expires;
+        // A report counts as pending work until the grain has it, so "idle" means every 410 has been acted on.
+        lock (_idleLock) _pending++;
         _goneReports.Enqueue((connectionId, room));
         _goneSignal.Release();
     }
@@ -218,9 +251,10 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     {
         while (!_goneReports.IsEmpty)
         {
-            var batch = new Dictionary<(string, string?), bool>();
-            while (batch.Count < 256 && _goneReports.TryDequeue(out var report)) batch[report] = true;
-            await Task.WhenAll(batch.Keys.Select(ReportGoneAsync)).ConfigureAwait(false);
+            // Duplicates are harmless (Gone is idempotent) and each one is pending work, so none is dropped here.
+            var batch = new List<(string, string?)>();
+            while (batch.Count < 256 && _goneReports.TryDequeue(out var report)) batch.Add(report);
+            await Task.WhenAll(batch.Select(ReportGoneAsync)).ConfigureAwait(false);
         }
     }
 
@@ -233,6 +267,10 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         catch (Exception e)
         {
             LogGoneReportFailed(e, report.ConnectionId);
+        }
+        finally
+        {
+            CompleteOne();
         }
     }
 

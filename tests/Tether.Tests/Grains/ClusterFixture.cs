@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using Tether.Abstractions;
+using Tether.Delivery;
+using Tether.Hosting;
+using Tether.LocalGateway;
+using Tether.Tests.Support;
+
+namespace Tether.Tests.Grains;
+
+/// <summary>An in-process Orleans test cluster whose silos post to the emulated Management API.</summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public InMemoryConnections Connections { get; } = new();
+    public ManagementApiEmulatorHost Gateway { get; private set; } = null!;
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+    public IGrainFactory Grains => Cluster.Client;
+
+    public async Task InitializeAsync()
+    {
+        Gateway = await ManagementApiEmulatorHost.StartAsync(TestCredentials.EmulatorOptions(), Connections);
+        var settings = new Dictionary<string, string?>
+        {
+            ["ManagementApi:Endpoint"] = Gateway.ConnectionUrl.ToString(),
+            ["ManagementApi:AccessKeyId"] = TestCredentials.AccessKeyId,
+            ["ManagementApi:SecretAccessKey"] = TestCredentials.SecretAccessKey,
+            ["ManagementApi:RetryBaseDelay"] = "00:00:00.005",
+            ["ManagementApi:RetryMaxDelay"] = "00:00:00.100",
+            ["Rooms:Default"] = "lobby",
+            ["Rooms:PresenceMaxMembers"] = "5",
+            ["Delivery:MaxConcurrency"] = "32",
+        };
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+
+        var builder = new InProcessTestClusterBuilder(initialSilosCount: 2);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddMemoryGrainStorage(TetherStorage.Name);
+            silo.AddTether(configuration, embedded: false);
+        });
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        await Gateway.DisposeAsync();
+    }
+
+    /// <summary>Waits until every silo's dispatcher has nothing queued or in flight.</summary>
+    public Task DrainAsync() =>
+        Task.WhenAll(Cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<DeliveryDispatcher>().WhenIdleAsync()))
+            .WaitAsync(TimeSpan.FromSeconds(30));
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterTests : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}
