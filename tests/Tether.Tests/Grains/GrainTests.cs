@@ -284,4 +284,44 @@ public sealed class GrainTests(ClusterFixture fixture)
             }
         }
     }
+
+    [Fact]
+    public async Task A_slow_fan_out_blocks_neither_its_room_nor_a_small_room()
+    {
+        var big = NewRoom();
+        var small = NewRoom();
+        var members = new List<string>();
+        for (var i = 0; i < 200; i++) members.Add(NewId());
+        foreach (var id in members) fixture.Connections.Add(id);
+        await Task.WhenAll(members.Select(id => Connection(id).Connect(new ConnectRequest(null, [big], DateTimeOffset.UtcNow, null, null, null))));
+        var sender = members[0];
+        var listener = await ConnectAsync(null, small);
+        var joiner = await ConnectAsync();
+
+        // Every post now takes 50 ms: 200 posts over at most 32 lanes per silo take several hundred milliseconds.
+        fixture.Gateway.Emulator.Faults.Latency = TimeSpan.FromMilliseconds(50);
+        try
+        {
+            var broadcast = await Connection(sender).Handle(new SendToRoom(big, "\"big\"", true));
+            // The room answered before its deliveries finished, and takes a join and a second message meanwhile.
+            var joined = await Connection(joiner).Handle(new JoinRoom(big));
+            var second = await Connection(sender).Handle(new SendToRoom(big, "\"second\"", true));
+            var little = await Connection(listener).Handle(new SendToRoom(small, "\"small\"", true));
+
+            await fixture.Connections.WaitUntilAsync(() => fixture.Connections.ReceivedCount(listener) > 0, TimeSpan.FromSeconds(20));
+            var bigDeliveredWhenSmallArrived = members.Count(m => Received(m, "message").Any(e => e.GetProperty("id").GetString() == broadcast.MessageId));
+
+            Assert.Equal((200, 201, 1), (broadcast.Recipients!.Value, second.Recipients!.Value, little.Recipients!.Value));
+            Assert.Equal("joined", joined.Type);
+            Assert.True(bigDeliveredWhenSmallArrived < 200,
+                $"the 1-member room's message waited for the whole 200-member fan-out ({bigDeliveredWhenSmallArrived} delivered first)");
+            await fixture.DrainAsync();
+            Assert.All(members, m => Assert.Equal(["\"big\"", "\"second\""],
+                Received(m, "message").Select(e => e.GetProperty("body").GetRawText()).Where(b => b is "\"big\"" or "\"second\"").ToArray()));
+        }
+        finally
+        {
+            fixture.Gateway.Emulator.Faults.Reset();
+        }
+    }
 }
