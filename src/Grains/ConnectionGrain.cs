@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tether.Abstractions;
 using Tether.Delivery;
+using Tether.Management;
 
 namespace Tether;
 
@@ -9,6 +10,8 @@ public sealed partial class ConnectionGrain(
     [PersistentState("connection", TetherStorage.Name)] IPersistentState<ConnectionState> state,
     IDeliveryDispatcher dispatcher,
     IOptions<RoomOptions> roomOptions,
+    IOptions<ConnectionOptions> connectionOptions,
+    IManagementApiClient managementApi,
     TimeProvider time,
     ILogger<ConnectionGrain> logger) : Grain, IConnectionGrain
 {
@@ -16,6 +19,8 @@ public sealed partial class ConnectionGrain(
     public const string DirectStream = "direct";
 
     private readonly RoomOptions _rooms = roomOptions.Value;
+    private readonly TimeSpan _grace = connectionOptions.Value.ConnectGracePeriod;
+    private IGrainTimer? _recheck;
     private ConnectionState State => state.State;
     private string Id => this.GetPrimaryKeyString();
 
@@ -35,6 +40,7 @@ public sealed partial class ConnectionGrain(
         State.ConnectedAt = request.ConnectedAt;
         State.SourceIp = request.SourceIp;
         State.UserAgent = request.UserAgent;
+        State.AcceptedAt = time.GetUtcNow();
         State.Rooms = new HashSet<string>(rooms, StringComparer.Ordinal);
         await state.WriteStateAsync();
 
@@ -50,9 +56,35 @@ public sealed partial class ConnectionGrain(
         if (await RemoveEverywhereAsync(extraRoom: null)) LogDisconnected(Id, reason);
     }
 
-    public async Task Gone(string? seenInRoom)
+    public async Task<bool> Gone(string? seenInRoom)
     {
+        var sinceAccepted = time.GetUtcNow() - State.AcceptedAt;
+        if (State.Connected && sinceAccepted < _grace)
+        {
+            // Most likely API Gateway has not finished this connection's $connect yet: keep it, and ask API Gateway
+            // once the window has passed.
+            _recheck ??= this.RegisterGrainTimer(RecheckAsync, new GrainTimerCreationOptions(_grace - sinceAccepted, Timeout.InfiniteTimeSpan));
+            LogGoneWhileConnecting(Id);
+            return false;
+        }
         if (await RemoveEverywhereAsync(seenInRoom)) LogGone(Id);
+        return true;
+    }
+
+    private async Task RecheckAsync(CancellationToken cancellationToken)
+    {
+        // One-shot: disposed after the check, not before (disposing a timer cancels its running callback).
+        try
+        {
+            if (!State.Connected) return;
+            var (result, _) = await managementApi.GetAsync(Id, cancellationToken);
+            if (result.Outcome == ManagementOutcome.Gone && await RemoveEverywhereAsync(extraRoom: null)) LogGone(Id);
+        }
+        finally
+        {
+            _recheck?.Dispose();
+            _recheck = null;
+        }
     }
 
     public Task<ClientReply> Handle(ClientCommand command)
@@ -181,6 +213,9 @@ public sealed partial class ConnectionGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} disconnected ({Reason})")]
     private partial void LogDisconnected(string connectionId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} answered 410 moments after its $connect was accepted; kept, and checked again later")]
+    private partial void LogGoneWhileConnecting(string connectionId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} is gone (410 from the Management API) and was removed everywhere")]
     private partial void LogGone(string connectionId);

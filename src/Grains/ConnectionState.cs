@@ -10,6 +10,8 @@ public sealed class ConnectionState
     [Id(3)] public DateTimeOffset ConnectedAt { get; set; }
     [Id(4)] public string? SourceIp { get; set; }
     [Id(5)] public string? UserAgent { get; set; }
+    /// <summary>When our <c>/connect</c> accepted it (not API Gateway's <c>connectedAt</c>).</summary>
+    [Id(6)] public DateTimeOffset AcceptedAt { get; set; }
 }
 
 [GenerateSerializer, Alias("tether.RoomState")]

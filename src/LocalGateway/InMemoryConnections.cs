@@ -10,8 +10,7 @@ namespace Tether.LocalGateway;
 public sealed class InMemoryConnections : IEmulatedConnections
 {
     private readonly ConcurrentDictionary<string, Connection> _connections = new(StringComparer.Ordinal);
-    private readonly Lock _signalLock = new();
-    private TaskCompletionSource _changed = NewSignal();
+    private readonly ChangeSignal _signal = new();
     private long _received;
 
     public long TotalReceived => Interlocked.Read(ref _received);
@@ -42,26 +41,8 @@ public sealed class InMemoryConnections : IEmulatedConnections
 
     public int ReceivedCount(string connectionId) => _connections.TryGetValue(connectionId, out var c) ? c.Messages.Count : 0;
 
-    /// <summary>Completes when <paramref name="condition"/> holds; throws <see cref="TimeoutException"/> after <paramref name="timeout"/>.</summary>
-    public async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        while (true)
-        {
-            Task changed;
-            lock (_signalLock) changed = _changed.Task;
-            if (condition()) return;
-            try
-            {
-                await changed.WaitAsync(cts.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                if (condition()) return;
-                throw new TimeoutException($"The condition did not hold within {timeout}.");
-            }
-        }
-    }
+    /// <summary>Completes when <paramref name="condition"/> holds; re-checked whenever a connection changes or receives.</summary>
+    public Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout) => _signal.WaitUntilAsync(condition, timeout);
 
     public EmulatedConnectionState StateOf(string connectionId) =>
         _connections.TryGetValue(connectionId, out var c) ? c.State : EmulatedConnectionState.Unknown;
@@ -87,18 +68,7 @@ public sealed class InMemoryConnections : IEmulatedConnections
         return ValueTask.FromResult(true);
     }
 
-    private void Signal()
-    {
-        TaskCompletionSource previous;
-        lock (_signalLock)
-        {
-            previous = _changed;
-            _changed = NewSignal();
-        }
-        previous.TrySetResult();
-    }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private void Signal() => _signal.Notify();
 
     private sealed class Connection(EmulatedConnectionInfo info)
     {

@@ -28,6 +28,11 @@ public sealed class ManagementApiStats
     public long ServerErrors => Interlocked.Read(ref _serverErrors);
     public long TooLarge => Interlocked.Read(ref _tooLarge);
 
+    /// <summary>Completes when <paramref name="condition"/> holds; re-checked after every answered call.</summary>
+    public Task WaitUntilAsync(Func<ManagementApiStats, bool> condition, TimeSpan timeout) => _signal.WaitUntilAsync(() => condition(this), timeout);
+
+    private readonly ChangeSignal _signal = new();
+
     internal void Count(string method, int status)
     {
         if (method == HttpMethods.Post) Interlocked.Increment(ref _posts);
@@ -41,6 +46,7 @@ public sealed class ManagementApiStats
             case 413: Interlocked.Increment(ref _tooLarge); break;
             case >= 500: Interlocked.Increment(ref _serverErrors); break;
         }
+        _signal.Notify();
     }
 }
 

@@ -13,9 +13,11 @@ public interface IConnectionGrain : IGrainWithStringKey
 
     /// <summary>
     /// The Management API answered 410 for this connection. Removes it everywhere, including from
-    /// <paramref name="seenInRoom"/> even when this grain does not list that room, so a stale member heals.
+    /// <paramref name="seenInRoom"/> even when this grain does not list that room, so a stale member heals, and
+    /// returns true. A connection whose <c>$connect</c> was accepted moments ago is kept (API Gateway answers 410
+    /// until its <c>$connect</c> completes) and checked again with GetConnection after the grace period: false.
     /// </summary>
-    Task Gone(string? seenInRoom);
+    Task<bool> Gone(string? seenInRoom);
 
     /// <summary>Runs one client message sent on this connection and returns the reply for the sender.</summary>
     Task<ClientReply> Handle(ClientCommand command);

@@ -16,3 +16,15 @@ public sealed class RoomOptions
 
     public string? DefaultRoom => string.IsNullOrWhiteSpace(Default) ? null : Default;
 }
+
+/// <summary>Connection behaviour (configuration section <c>Connections</c>).</summary>
+public sealed class ConnectionOptions
+{
+    public const string Section = "Connections";
+
+    /// <summary>
+    /// After <c>/connect</c> accepts a connection, API Gateway still answers 410 to posts until it has finished the
+    /// <c>$connect</c> (up to its 29 s integration timeout). A 410 inside this window is checked again after it ends.
+    /// </summary>
+    public TimeSpan ConnectGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+}

@@ -262,7 +262,11 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     {
         try
         {
-            await _grains.GetGrain<IConnectionGrain>(report.ConnectionId).Gone(report.Room).ConfigureAwait(false);
+            // The grain keeps a connection whose $connect it accepted moments ago; then later messages must not skip it.
+            if (!await _grains.GetGrain<IConnectionGrain>(report.ConnectionId).Gone(report.Room).ConfigureAwait(false))
+            {
+                _gone.TryRemove(report.ConnectionId, out _);
+            }
         }
         catch (Exception e)
         {

@@ -20,6 +20,8 @@ public static class TetherSiloExtensions
     {
         var services = silo.Services;
         services.AddTetherOptions(configuration);
+        services.AddOptions<ConnectionOptions>().Bind(configuration.GetSection(ConnectionOptions.Section))
+            .Validate(o => o.ConnectGracePeriod >= TimeSpan.Zero, "Connections:ConnectGracePeriod must not be negative.").ValidateOnStart();
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ManagementApiOptions>().Bind(configuration.GetSection(ManagementApiOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddTimeProvider();

@@ -32,6 +32,7 @@ public sealed class ApiFixture : IAsyncLifetime
             web.UseSetting("Orleans:Endpoints:GatewayPort", gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
             web.UseSetting("Management:ApiKeys:0", "old-key-being-rotated-out");
             web.UseSetting("Management:ApiKeys:1", ApiKey);
+            web.UseSetting("Connections:ConnectGracePeriod", "00:00:00");
         });
         _ = Factory.Server;
     }

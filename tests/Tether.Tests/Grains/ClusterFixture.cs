@@ -10,8 +10,17 @@ using Tether.Tests.Support;
 namespace Tether.Tests.Grains;
 
 /// <summary>An in-process Orleans test cluster whose silos post to the emulated Management API.</summary>
-public sealed class ClusterFixture : IAsyncLifetime
+public class ClusterFixture : IAsyncLifetime
 {
+    private readonly TimeSpan _connectGracePeriod;
+
+    /// <summary>Most tests want a 410 acted on at once, even for a connection accepted a moment ago.</summary>
+    public ClusterFixture() : this(TimeSpan.Zero)
+    {
+    }
+
+    protected ClusterFixture(TimeSpan connectGracePeriod) => _connectGracePeriod = connectGracePeriod;
+
     public InMemoryConnections Connections { get; } = new();
     public ManagementApiEmulatorHost Gateway { get; private set; } = null!;
     public InProcessTestCluster Cluster { get; private set; } = null!;
@@ -30,6 +39,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             ["Rooms:Default"] = "lobby",
             ["Rooms:PresenceMaxMembers"] = "5",
             ["Delivery:MaxConcurrency"] = "32",
+            ["Connections:ConnectGracePeriod"] = _connectGracePeriod.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
         };
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
 
@@ -43,7 +53,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         await Cluster.DeployAsync();
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await Cluster.DisposeAsync();
         await Gateway.DisposeAsync();
@@ -59,4 +69,18 @@ public sealed class ClusterFixture : IAsyncLifetime
 public sealed class ClusterTests : ICollectionFixture<ClusterFixture>
 {
     public const string Name = "cluster";
+}
+
+/// <summary>A cluster that keeps connections accepted less than three seconds ago when they answer 410.</summary>
+public sealed class GraceClusterFixture : ClusterFixture
+{
+    public GraceClusterFixture() : base(TimeSpan.FromSeconds(3))
+    {
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class GraceClusterTests : ICollectionFixture<GraceClusterFixture>
+{
+    public const string Name = "grace-cluster";
 }
