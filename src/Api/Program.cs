@@ -16,11 +16,7 @@ if (!embedded)
 
 builder.UseOrleans(silo =>
 {
-    silo.UseLocalhostClustering(
-        siloPort: configuration.GetValue("Orleans:Endpoints:SiloPort", 11111),
-        gatewayPort: configuration.GetValue("Orleans:Endpoints:GatewayPort", 30000),
-        serviceId: configuration["Orleans:ServiceId"] ?? "tether",
-        clusterId: configuration["Orleans:ClusterId"] ?? "tether-embedded");
+    silo.UseLocalhostDevelopmentCluster(configuration, "tether-embedded");
     silo.AddMemoryGrainStorage(TetherStorage.Name);
     silo.AddTether(configuration, embedded: true);
 });

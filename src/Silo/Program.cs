@@ -13,11 +13,7 @@ if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString("redis")))
 
 builder.UseOrleans(silo =>
 {
-    silo.UseLocalhostClustering(
-        siloPort: configuration.GetValue("Orleans:Endpoints:SiloPort", 11111),
-        gatewayPort: configuration.GetValue("Orleans:Endpoints:GatewayPort", 30000),
-        serviceId: configuration["Orleans:ServiceId"] ?? "tether",
-        clusterId: configuration["Orleans:ClusterId"] ?? "tether-dev");
+    silo.UseLocalhostDevelopmentCluster(configuration, "tether-dev");
     silo.AddMemoryGrainStorage(TetherStorage.Name);
     silo.AddTether(configuration, embedded: false);
 });

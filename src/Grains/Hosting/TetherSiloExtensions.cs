@@ -44,6 +44,20 @@ public static class TetherSiloExtensions
         return silo;
     }
 
+    /// <summary>
+    /// Localhost clustering, with ports and ids from Orleans' configuration section
+    /// (<c>Orleans:Endpoints:SiloPort</c>, <c>GatewayPort</c>, <c>Orleans:ServiceId</c>, <c>ClusterId</c>).
+    /// </summary>
+    public static ISiloBuilder UseLocalhostDevelopmentCluster(this ISiloBuilder silo, IConfiguration configuration, string defaultClusterId)
+    {
+        silo.UseLocalhostClustering(
+            siloPort: configuration.GetValue("Orleans:Endpoints:SiloPort", 11111),
+            gatewayPort: configuration.GetValue("Orleans:Endpoints:GatewayPort", 30000),
+            serviceId: configuration["Orleans:ServiceId"] ?? "tether",
+            clusterId: configuration["Orleans:ClusterId"] ?? defaultClusterId);
+        return silo;
+    }
+
     /// <summary>Options both the silo and the API read.</summary>
     public static IServiceCollection AddTetherOptions(this IServiceCollection services, IConfiguration configuration)
     {
