@@ -1,7 +1,9 @@
 using Tether.Abstractions;
 using Tether.Api.Admin;
 using Tether.Api.Integration;
+using Tether.Api.OpenApi;
 using Tether.Hosting;
+using Tether.Telemetry;
 
 var builder = WebApplication.CreateBuilder(args);
 var configuration = builder.Configuration;
@@ -25,19 +27,17 @@ builder.Services.AddTetherOptions(configuration);
 builder.Services.Configure<IntegrationOptions>(configuration.GetSection(IntegrationOptions.Section));
 builder.Services.Configure<ManagementOptions>(configuration.GetSection(ManagementOptions.Section));
 builder.Services.AddProblemDetails();
+builder.Services.AddTetherOpenApi();
+builder.AddTetherOperations(new TetherHostDescription("api", "embedded (API and silo in one process, localhost clustering, in-memory state)",
+    TetherOpenApi.DocumentPath));
 
 var app = builder.Build();
-
-app.Logger.LogInformation("Tether starting in embedded mode (one process: API and silo, in-memory state)");
-if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ManagementOptions>>().Value.ApiKeys.Count == 0)
-{
-    app.Logger.LogInformation("No management API key is configured: /api answers 401 until Management__ApiKeys__0 is set");
-}
 
 app.UseStatusCodePages();
 app.MapIntegrationEndpoints();
 app.MapAdminEndpoints();
-app.MapGet("/health/live", () => Results.Ok(new { status = "live" })).ExcludeFromDescription();
+app.MapTetherOperations();
+app.MapTetherOpenApi();
 
 app.Run();
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Tether.Abstractions;
 using Tether.Delivery;
 using Tether.Management;
+using Tether.Telemetry;
 
 namespace Tether;
 
@@ -13,6 +14,7 @@ public sealed partial class ConnectionGrain(
     IOptions<ConnectionOptions> connectionOptions,
     IManagementApiClient managementApi,
     TimeProvider time,
+    TetherMetrics metrics,
     ILogger<ConnectionGrain> logger) : Grain, IConnectionGrain
 {
     /// <summary>Direct messages to one connection share a stream, so they keep their order.</summary>
@@ -47,13 +49,18 @@ public sealed partial class ConnectionGrain(
         var joins = rooms.Select(r => (Task)Room(r).Join(Id, State.User)).ToList();
         if (State.User is { } user) joins.Add(GrainFactory.GetGrain<IUserGrain>(user).AddConnection(Id));
         await Task.WhenAll(joins);
+        metrics.Connected();
         LogConnected(Id, State.User, rooms.Count);
         return new ConnectResult(AlreadyConnected: false, rooms);
     }
 
     public async Task Disconnect(string reason)
     {
-        if (await RemoveEverywhereAsync(extraRoom: null)) LogDisconnected(Id, reason);
+        if (await RemoveEverywhereAsync(extraRoom: null))
+        {
+            metrics.Disconnected("disconnect");
+            LogDisconnected(Id, reason);
+        }
     }
 
     public async Task<bool> Gone(string? seenInRoom)
@@ -67,7 +74,7 @@ public sealed partial class ConnectionGrain(
             LogGoneWhileConnecting(Id);
             return false;
         }
-        if (await RemoveEverywhereAsync(seenInRoom)) LogGone(Id);
+        if (await RemoveEverywhereAsync(seenInRoom)) RemovedAsGone();
         return true;
     }
 
@@ -78,7 +85,7 @@ public sealed partial class ConnectionGrain(
         {
             if (!State.Connected) return;
             var (result, _) = await managementApi.GetAsync(Id, cancellationToken);
-            if (result.Outcome == ManagementOutcome.Gone && await RemoveEverywhereAsync(extraRoom: null)) LogGone(Id);
+            if (result.Outcome == ManagementOutcome.Gone && await RemoveEverywhereAsync(extraRoom: null)) RemovedAsGone();
         }
         finally
         {
@@ -151,6 +158,7 @@ public sealed partial class ConnectionGrain(
 
         var message = Envelopes.Message(Envelopes.NewMessageId(), name, Id, State.User, send.MessageJson, time.GetUtcNow());
         if (TooLarge(message) is { } tooLarge) return tooLarge;
+        metrics.MessageReceived("client", "room");
         var receipt = await Room(name).Publish(message, send.Echo ? null : Id, trackDelivery: false);
         return new ClientReply(200, "sent", Room: name, MessageId: receipt.MessageId, Recipients: receipt.Recipients);
     }
@@ -159,6 +167,7 @@ public sealed partial class ConnectionGrain(
     {
         var message = Envelopes.Message(Envelopes.NewMessageId(), room: null, Id, State.User, direct.MessageJson, time.GetUtcNow());
         if (TooLarge(message) is { } tooLarge) return tooLarge;
+        metrics.MessageReceived("client", direct.ConnectionId is not null ? "connection" : "user");
 
         int recipients;
         if (direct.ConnectionId is { } target)
@@ -208,15 +217,21 @@ public sealed partial class ConnectionGrain(
 
     private IRoomGrain Room(string name) => GrainFactory.GetGrain<IRoomGrain>(name);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} connected (user {User}, {Rooms} rooms)")]
+    private void RemovedAsGone()
+    {
+        metrics.Disconnected("gone");
+        LogGone(Id);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} connected (user {User}, {Rooms} rooms)")]
     private partial void LogConnected(string connectionId, string? user, int rooms);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} disconnected ({Reason})")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} disconnected ({Reason})")]
     private partial void LogDisconnected(string connectionId, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} answered 410 moments after its $connect was accepted; kept, and checked again later")]
     private partial void LogGoneWhileConnecting(string connectionId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} is gone (410 from the Management API) and was removed everywhere")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} is gone (410 from the Management API) and was removed everywhere")]
     private partial void LogGone(string connectionId);
 }

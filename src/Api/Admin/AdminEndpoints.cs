@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Tether.Abstractions;
 using Tether.Api.Integration;
 using Tether.Management;
+using Tether.Telemetry;
 
 namespace Tether.Api.Admin;
 
@@ -25,12 +26,13 @@ internal static class AdminEndpoints
 
     private static async Task<IResult> SendToRoomAsync(
         string room, bool? wait, double? timeoutSeconds, HttpRequest request, IGrainFactory grains,
-        IOptions<IntegrationOptions> integration, IOptions<ManagementOptions> options, TimeProvider time)
+        IOptions<IntegrationOptions> integration, IOptions<ManagementOptions> options, TimeProvider time, TetherMetrics metrics)
     {
         if (!RoomNames.IsValid(room)) return BadRoom();
         var (message, problem) = await ReadMessageAsync(request, room, null, integration.Value, time);
         if (problem is not null) return problem;
 
+        metrics.MessageReceived("api", "room");
         var grain = grains.GetGrain<IRoomGrain>(room);
         var receipt = await grain.Publish(message!, exceptConnectionId: null, trackDelivery: wait == true);
         if (wait != true)
@@ -74,22 +76,24 @@ internal static class AdminEndpoints
     }
 
     private static async Task<IResult> SendToConnectionAsync(
-        string id, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, TimeProvider time)
+        string id, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, TimeProvider time, TetherMetrics metrics)
     {
         if (ConnectionIdFromRoute(id) is not { } connectionId) return BadConnectionId();
         var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, time);
         if (problem is not null) return problem;
+        metrics.MessageReceived("api", "connection");
         return await grains.GetGrain<IConnectionGrain>(connectionId).Deliver(message!)
             ? Results.Json(new JsonObject { ["id"] = message!.Id, ["recipients"] = 1 }, statusCode: 202)
             : Results.Problem(statusCode: 404, title: "Unknown connection", detail: $"No connection '{connectionId}' is connected.");
     }
 
     private static async Task<IResult> SendToUserAsync(
-        string user, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, TimeProvider time)
+        string user, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, TimeProvider time, TetherMetrics metrics)
     {
         if (!Users.IsValid(user)) return Results.Problem(statusCode: 400, title: "Invalid user", detail: "A user id is 1 to 256 characters without control characters.");
         var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, time);
         if (problem is not null) return problem;
+        metrics.MessageReceived("api", "user");
         var recipients = await grains.GetGrain<IUserGrain>(user).Deliver(message!);
         return recipients > 0
             ? Results.Json(new JsonObject { ["id"] = message!.Id, ["recipients"] = recipients }, statusCode: 202)

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Tether.Abstractions;
+using Tether.Api.Logging;
 
 namespace Tether.Api.Integration;
 
@@ -38,6 +39,7 @@ internal static class IntegrationEndpoints
             if (error is not null) return Replies.Error(error);
             if (Rooms(root, out error) is not { } rooms) return Replies.Error(error!);
             if (ConnectedAt(root, time, out error) is not { } connectedAt) return Replies.Error(error!);
+            using var logScope = RequestLog.Begin(request, connectionId, requestId);
 
             var result = await grains.GetGrain<IConnectionGrain>(connectionId)
                 .Connect(new ConnectRequest(Blank(user), rooms, connectedAt, Blank(sourceIp), Blank(userAgent), requestId));
@@ -60,6 +62,7 @@ internal static class IntegrationEndpoints
             if (ConnectionId(root, out error) is not { } connectionId) return Replies.Error(error!);
             var reason = root.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
             var status = root.TryGetProperty("status_code", out var s) ? s.ToString() : null;
+            using var logScope = RequestLog.Begin(request, connectionId, RequestLog.GatewayRequestId(root));
             var why = string.Join(' ', new[] { status, reason }.Where(x => !string.IsNullOrEmpty(x)).Select(x => x!.Length > 120 ? x[..120] : x));
 
             await grains.GetGrain<IConnectionGrain>(connectionId).Disconnect(why.Length == 0 ? "$disconnect" : "$disconnect " + why);
@@ -75,6 +78,7 @@ internal static class IntegrationEndpoints
         {
             var root = document!.RootElement;
             if (ConnectionId(root, out error) is not { } connectionId) return Replies.Error(error!);
+            using var logScope = RequestLog.Begin(request, connectionId, RequestLog.GatewayRequestId(root));
             var body = root.TryGetProperty("body", out var b) ? b : default;
             var (command, invalid) = ClientMessageParser.Parse(body);
             if (invalid is not null) return Replies.Error(invalid);

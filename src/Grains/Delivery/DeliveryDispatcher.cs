@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tether.Abstractions;
 using Tether.Management;
+using Tether.Telemetry;
 
 namespace Tether.Delivery;
 
@@ -19,6 +20,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     private readonly DeliveryOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<DeliveryDispatcher> _logger;
+    private readonly TetherMetrics? _metrics;
     private readonly Lane[] _lanes;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, long> _gone = new(StringComparer.Ordinal);
@@ -29,12 +31,16 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     private readonly Lock _idleLock = new();
     private TaskCompletionSource _idle = NewIdleSignal(completed: true);
     private long _pending;
+    private int _throttledSinceSummary;
+    private int _failedSinceSummary;
+    private long _lastSummary = System.Diagnostics.Stopwatch.GetTimestamp();
     private volatile bool _accepting = true;
 
     public DeliveryDispatcher(
         IManagementApiClient client, IGrainFactory grains, IOptions<DeliveryOptions> options,
-        ILogger<DeliveryDispatcher> logger, TimeProvider? time = null)
+        ILogger<DeliveryDispatcher> logger, TimeProvider? time = null, TetherMetrics? metrics = null)
     {
+        _metrics = metrics;
         _client = client;
         _grains = grains;
         _options = options.Value;
@@ -57,7 +63,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
 
     public int Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track)
     {
-        var job = new DeliveryJob(message, room);
+        var job = new DeliveryJob(message, room, _metrics);
         var buckets = new List<string>?[_lanes.Length];
         var count = 0;
         foreach (var recipient in recipients)
@@ -189,6 +195,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         }
 
         ManagementResult result;
+        _metrics?.PostStarted();
         try
         {
             result = await _client.PostAsync(connectionId, job.Message.Payload, job.Message.PayloadSha256, token).ConfigureAwait(false);
@@ -202,6 +209,10 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             LogPostCrashed(e, job.Message.Id);
             result = new ManagementResult(ManagementOutcome.Failed, 0, null, e.Message, 0);
         }
+        finally
+        {
+            _metrics?.PostEnded();
+        }
 
         job.Complete(result.Outcome);
         switch (result.Outcome)
@@ -210,6 +221,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
                 MarkGone(connectionId, job.Room);
                 break;
             case ManagementOutcome.Throttled or ManagementOutcome.Failed:
+                // Per post at Debug: a 429 storm must not turn into thousands of warnings; SummarizeFailures reports them.
+                Interlocked.Increment(ref result.Outcome == ManagementOutcome.Throttled ? ref _throttledSinceSummary : ref _failedSinceSummary);
                 LogDeliveryFailed(result.Outcome, result.StatusCode, result.Attempts, job.Message.Id, result.Detail);
                 break;
             case ManagementOutcome.TooLarge:
@@ -244,6 +257,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             }
             await FlushGoneReportsAsync().ConfigureAwait(false);
             Prune();
+            SummarizeFailures();
         }
     }
 
@@ -276,6 +290,16 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         {
             CompleteOne();
         }
+    }
+
+    /// <summary>At most one warning per 10 s for deliveries that ended throttled or failed after their retries.</summary>
+    private void SummarizeFailures()
+    {
+        if (System.Diagnostics.Stopwatch.GetElapsedTime(_lastSummary) < TimeSpan.FromSeconds(10)) return;
+        _lastSummary = System.Diagnostics.Stopwatch.GetTimestamp();
+        var throttled = Interlocked.Exchange(ref _throttledSinceSummary, 0);
+        var failed = Interlocked.Exchange(ref _failedSinceSummary, 0);
+        if (throttled + failed > 0) LogFailureSummary(throttled, failed);
     }
 
     private void Prune()
@@ -329,8 +353,11 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery of message {MessageId} ended {Outcome} (HTTP {Status}) after {Attempts} attempt(s): {Detail}")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Delivery of message {MessageId} ended {Outcome} (HTTP {Status}) after {Attempts} attempt(s): {Detail}")]
     private partial void LogDeliveryFailed(ManagementOutcome outcome, int status, int attempts, string messageId, string? detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deliveries in the last 10 s that ended after all retries: {Throttled} throttled (429), {Failed} failed (5xx, timeout, connection error or open circuit); see the tether.deliveries metric")]
+    private partial void LogFailureSummary(int throttled, int failed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} ({Bytes} bytes) is over API Gateway's 128 KiB limit and was not delivered")]
     private partial void LogTooLarge(string messageId, int bytes);

@@ -1,10 +1,12 @@
+using System.Diagnostics;
 using Tether.Abstractions;
 using Tether.Management;
+using Tether.Telemetry;
 
 namespace Tether.Delivery;
 
 /// <summary>One message on its way to its recipients, with thread-safe outcome counters.</summary>
-internal sealed class DeliveryJob(OutboundMessage message, string? room)
+internal sealed class DeliveryJob(OutboundMessage message, string? room, TetherMetrics? metrics = null)
 {
     private readonly TaskCompletionSource<DeliverySummary> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _recipients;
@@ -12,6 +14,7 @@ internal sealed class DeliveryJob(OutboundMessage message, string? room)
     private int _delivered;
     private int _gone;
     private int _failed;
+    private long _startedAt;
 
     public OutboundMessage Message { get; } = message;
 
@@ -25,11 +28,13 @@ internal sealed class DeliveryJob(OutboundMessage message, string? room)
     {
         _recipients = recipients;
         _remaining = recipients;
+        _startedAt = Stopwatch.GetTimestamp();
         if (recipients == 0) Finish();
     }
 
     public void Complete(ManagementOutcome outcome)
     {
+        metrics?.Delivery(outcome);
         switch (outcome)
         {
             case ManagementOutcome.Delivered: Interlocked.Increment(ref _delivered); break;
@@ -45,6 +50,7 @@ internal sealed class DeliveryJob(OutboundMessage message, string? room)
     private void Finish()
     {
         FinishedAt = DateTimeOffset.UtcNow;
+        if (_recipients > 0) metrics?.FanOutFinished(Room is null ? "direct" : "room", _startedAt);
         _completion.TrySetResult(Summary(complete: true));
     }
 }

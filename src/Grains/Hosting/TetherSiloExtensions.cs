@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Tether.Abstractions;
 using Tether.Delivery;
 using Tether.Management;
+using Tether.Telemetry;
 
 namespace Tether.Hosting;
 
@@ -25,6 +26,9 @@ public static class TetherSiloExtensions
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ManagementApiOptions>().Bind(configuration.GetSection(ManagementApiOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddTimeProvider();
+        services.AddTetherMetrics();
+        silo.AddActivityPropagation();
+        silo.AddIncomingGrainCallFilter<GrainLogScopeFilter>();
 
         services.AddSingleton(sp =>
         {
@@ -35,7 +39,8 @@ public static class TetherSiloExtensions
         {
             var target = sp.GetRequiredService<ManagementApiTarget>();
             return new ManagementApiClient(target.Endpoint, target.Region, target.Credentials,
-                sp.GetRequiredService<IOptions<ManagementApiOptions>>().Value, sp.GetRequiredService<ILogger<ManagementApiClient>>());
+                sp.GetRequiredService<IOptions<ManagementApiOptions>>().Value, sp.GetRequiredService<ILogger<ManagementApiClient>>(),
+                metrics: sp.GetRequiredService<TetherMetrics>());
         });
         services.AddSingleton<DeliveryDispatcher>();
         services.AddSingleton<IDeliveryDispatcher>(sp => sp.GetRequiredService<DeliveryDispatcher>());

@@ -9,6 +9,7 @@ using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
 using Polly.Timeout;
+using Tether.Telemetry;
 
 namespace Tether.Management;
 
@@ -37,7 +38,8 @@ public sealed class ManagementApiClient : IManagementApiClient, IDisposable
         AWSCredentials credentials,
         ManagementApiOptions options,
         ILogger<ManagementApiClient> logger,
-        HttpMessageHandler? handler = null)
+        HttpMessageHandler? handler = null,
+        TetherMetrics? metrics = null)
     {
         Endpoint = endpoint;
         _region = RegionEndpoint.GetBySystemName(region);
@@ -49,7 +51,7 @@ public sealed class ManagementApiClient : IManagementApiClient, IDisposable
             // The pipeline owns timeouts (one per attempt); HttpClient's own would cut retries short.
             Timeout = Timeout.InfiniteTimeSpan,
         };
-        _pipeline = BuildPipeline(options);
+        _pipeline = BuildPipeline(options, metrics);
     }
 
     public Uri Endpoint { get; }
@@ -244,7 +246,7 @@ public sealed class ManagementApiClient : IManagementApiClient, IDisposable
         AutomaticDecompression = DecompressionMethods.None,
     };
 
-    private static ResiliencePipeline<ManagementResult> BuildPipeline(ManagementApiOptions options)
+    private static ResiliencePipeline<ManagementResult> BuildPipeline(ManagementApiOptions options, TetherMetrics? metrics)
     {
         static bool IsTransientException(Exception? e) => e is HttpRequestException or TimeoutRejectedException;
 
@@ -267,6 +269,11 @@ public sealed class ManagementApiClient : IManagementApiClient, IDisposable
                         ? (retryAfter < options.RetryMaxDelay ? retryAfter : options.RetryMaxDelay)
                         : null;
                     return ValueTask.FromResult(delay);
+                },
+                OnRetry = args =>
+                {
+                    metrics?.Retried(args.Outcome.Exception is null ? args.Outcome.Result : null, args.Outcome.Exception);
+                    return ValueTask.CompletedTask;
                 },
             });
         }

@@ -1,0 +1,18 @@
+using Tether.Telemetry;
+
+namespace Tether.Api.Logging;
+
+/// <summary>Log scopes for the integration endpoints: the connection and API Gateway's request id on every line.</summary>
+internal static class RequestLog
+{
+    public static IDisposable? Begin(HttpRequest request, string connectionId, string? gatewayRequestId)
+    {
+        var logger = request.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Tether.Api.Integration");
+        return LogScopes.BeginRequest(logger, connectionId, gatewayRequestId);
+    }
+
+    /// <summary>API Gateway's <c>request_id</c> from the body, when the request template passes it.</summary>
+    public static string? GatewayRequestId(System.Text.Json.JsonElement root) =>
+        root.TryGetProperty("request_id", out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String &&
+        value.GetString() is { Length: > 0 and <= 128 } id ? id : null;
+}

@@ -1,0 +1,103 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Tether.Hosting;
+
+/// <summary>The management API keys (<c>Management:ApiKeys:0</c>, <c>:1</c>, …), shared by every administrative surface.</summary>
+public sealed class ApiKeyOptions
+{
+    public const string Section = "Management";
+
+    public List<string> ApiKeys { get; set; } = [];
+
+    public IReadOnlyList<string> Configured => [.. ApiKeys.Where(k => !string.IsNullOrEmpty(k))];
+}
+
+/// <summary>How a key is presented and compared; the one place both hosts use.</summary>
+public static class ApiKeyCheck
+{
+    /// <summary>
+    /// The key from <c>Authorization: Bearer</c>, <c>X-Api-Key</c>, or (when <paramref name="allowBasic"/>) the password of
+    /// <c>Authorization: Basic</c>, which is what a browser sends after its login prompt.
+    /// </summary>
+    public static string? Presented(HttpRequest request, bool allowBasic = false)
+    {
+        var header = request.Headers.Authorization.ToString();
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return header["Bearer ".Length..].Trim();
+        if (allowBasic && AuthenticationHeaderValue.TryParse(header, out var parsed) &&
+            string.Equals(parsed.Scheme, "Basic", StringComparison.OrdinalIgnoreCase) && parsed.Parameter is { } encoded)
+        {
+            try
+            {
+                var pair = Encoding.UTF8.GetString(Convert.FromBase64String(encoded));
+                var colon = pair.IndexOf(':', StringComparison.Ordinal);
+                if (colon >= 0 && colon < pair.Length - 1) return pair[(colon + 1)..];
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+        }
+        var apiKey = request.Headers["X-Api-Key"].ToString();
+        return apiKey.Length > 0 ? apiKey : null;
+    }
+
+    /// <summary>Compares against every key in constant time; hashing first makes it independent of both lengths too.</summary>
+    public static bool Matches(IEnumerable<string> keys, string presented)
+    {
+        var presentedHash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+        var match = false;
+        foreach (var key in keys)
+        {
+            match |= CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(key)), presentedHash);
+        }
+        return match;
+    }
+}
+
+/// <summary>Marks an endpoint that needs a management API key; <see cref="ApiKeyMiddleware"/> enforces it.</summary>
+public sealed class ApiKeyRequired;
+
+/// <summary>
+/// Enforces <see cref="ApiKeyRequired"/> on any endpoint, including those that are not minimal-API handlers (the Prometheus
+/// scrape endpoint) and those mapped by libraries (the Orleans Dashboard). A plain middleware rather than an
+/// authentication scheme: it never becomes a default scheme other code could trip over.
+/// </summary>
+public sealed class ApiKeyMiddleware(RequestDelegate next, IOptionsMonitor<ApiKeyOptions> keys)
+{
+    public Task InvokeAsync(HttpContext context)
+    {
+        if (context.GetEndpoint()?.Metadata.GetMetadata<ApiKeyRequired>() is null) return next(context);
+
+        var configured = keys.CurrentValue.Configured;
+        var presented = ApiKeyCheck.Presented(context.Request, allowBasic: true);
+        if (configured.Count > 0 && presented is not null && ApiKeyCheck.Matches(configured, presented)) return next(context);
+
+        // Basic makes a browser prompt (any user name, the key as password); scripts send a Bearer token.
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        context.Response.Headers.Append("WWW-Authenticate", "Basic realm=\"Tether\", charset=\"UTF-8\"");
+        context.Response.Headers.Append("WWW-Authenticate", "Bearer");
+        return Results.Problem(statusCode: 401, title: "Unauthorized", detail: configured.Count == 0
+            ? "No management API key is configured. Set Management__ApiKeys__0 to enable this page."
+            : "Send a valid API key as 'Authorization: Bearer <key>', 'X-Api-Key: <key>' or as the password of Basic authentication.")
+            .ExecuteAsync(context);
+    }
+}
+
+public static class ApiKeyExtensions
+{
+    public static IServiceCollection AddTetherApiKeys(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ApiKeyOptions>().Bind(configuration.GetSection(ApiKeyOptions.Section));
+        return services;
+    }
+
+    public static TBuilder RequireApiKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ApiKeyRequired());
+}
