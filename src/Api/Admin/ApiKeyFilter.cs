@@ -1,6 +1,5 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Options;
+using Tether.Hosting;
 
 namespace Tether.Api.Admin;
 
@@ -18,7 +17,7 @@ public sealed class ManagementOptions
 
 /// <summary>
 /// Requires <c>Authorization: Bearer &lt;key&gt;</c> or <c>X-Api-Key: &lt;key&gt;</c> on <c>/api</c>, compared in constant time
-/// against every configured key.
+/// against every configured key (<see cref="ApiKeyCheck"/>, shared with the silo's dashboard and metrics pages).
 /// </summary>
 internal sealed class ApiKeyFilter(IOptionsMonitor<ManagementOptions> options) : IEndpointFilter
 {
@@ -31,8 +30,8 @@ internal sealed class ApiKeyFilter(IOptionsMonitor<ManagementOptions> options) :
                 detail: "No management API key is configured. Set Management__ApiKeys__0 to enable /api."));
         }
 
-        var presented = Presented(context.HttpContext.Request);
-        if (presented is null || !keys.Any(k => FixedTimeEquals(k, presented)))
+        var presented = ApiKeyCheck.Presented(context.HttpContext.Request);
+        if (presented is null || !ApiKeyCheck.Matches(keys, presented))
         {
             context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
             return ValueTask.FromResult<object?>(Results.Problem(statusCode: 401, title: "Unauthorized",
@@ -40,17 +39,4 @@ internal sealed class ApiKeyFilter(IOptionsMonitor<ManagementOptions> options) :
         }
         return next(context);
     }
-
-    private static string? Presented(HttpRequest request)
-    {
-        var header = request.Headers.Authorization.ToString();
-        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return header["Bearer ".Length..].Trim();
-        var apiKey = request.Headers["X-Api-Key"].ToString();
-        return apiKey.Length > 0 ? apiKey : null;
-    }
-
-    /// <summary>Hashing first makes the comparison independent of both lengths as well as of the contents.</summary>
-    private static bool FixedTimeEquals(string expected, string presented) =>
-        CryptographicOperations.FixedTimeEquals(
-            SHA256.HashData(Encoding.UTF8.GetBytes(expected)), SHA256.HashData(Encoding.UTF8.GetBytes(presented)));
 }

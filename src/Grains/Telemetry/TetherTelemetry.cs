@@ -36,6 +36,12 @@ public sealed class TelemetryOptions
     /// <summary>Share of new traces kept (0 to 1); a trace whose caller sampled it is always kept.</summary>
     public double TraceSampleRatio { get; set; } = 1.0;
 
+    /// <summary>
+    /// Also trace Orleans' internal calls (source <c>Microsoft.Orleans.Runtime</c>: membership polling, timers, directory).
+    /// They start new traces every few seconds on every silo, so they are off unless the cluster itself is being debugged.
+    /// </summary>
+    public bool OrleansRuntimeTraces { get; set; }
+
     internal bool OtlpEnabled(IConfiguration configuration) =>
         Otlp ?? !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 
@@ -98,13 +104,13 @@ public static class TetherTelemetry
             .WithTracing(tracing =>
             {
                 tracing.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(options.TraceSampleRatio)))
-                    .AddSource(ActivitySources.ApplicationGrainActivitySourceName, ActivitySources.RuntimeActivitySourceName,
-                        ActivitySources.StorageActivitySourceName)
+                    .AddSource(ActivitySources.ApplicationGrainActivitySourceName, ActivitySources.StorageActivitySourceName)
                     .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsOperationalPath(context.Request.Path, options))
                     // A post made by a dispatcher lane has no parent: tracing each of a 100,000-member fan-out would
                     // flood the collector, so only calls made inside a trace (GetConnection, DeleteConnection) get spans.
                     // Posts are measured by the tether.deliveries metrics instead.
                     .AddHttpClientInstrumentation(o => o.FilterHttpRequestMessage = _ => Activity.Current is not null);
+                if (options.OrleansRuntimeTraces) tracing.AddSource(ActivitySources.RuntimeActivitySourceName);
                 if (options.Console) tracing.AddConsoleExporter();
             });
         if (otlp)
