@@ -223,10 +223,10 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             case ManagementOutcome.Throttled or ManagementOutcome.Failed:
                 // Per post at Debug: a 429 storm must not turn into thousands of warnings; SummarizeFailures reports them.
                 Interlocked.Increment(ref result.Outcome == ManagementOutcome.Throttled ? ref _throttledSinceSummary : ref _failedSinceSummary);
-                LogDeliveryFailed(result.Outcome, result.StatusCode, result.Attempts, job.Message.Id, result.Detail);
+                LogDeliveryFailed(result.Outcome, result.StatusCode, result.Attempts, job.Message.Id, job.Room, connectionId, result.Detail);
                 break;
             case ManagementOutcome.TooLarge:
-                LogTooLarge(job.Message.Id, job.Message.Payload.Length);
+                LogTooLarge(job.Message.Id, job.Room, job.Message.Payload.Length);
                 break;
         }
     }
@@ -353,14 +353,14 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Delivery of message {MessageId} ended {Outcome} (HTTP {Status}) after {Attempts} attempt(s): {Detail}")]
-    private partial void LogDeliveryFailed(ManagementOutcome outcome, int status, int attempts, string messageId, string? detail);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Delivery of message {MessageId} (room {Room}) to connection {ConnectionId} ended {Outcome} (HTTP {Status}) after {Attempts} attempt(s): {Detail}")]
+    private partial void LogDeliveryFailed(ManagementOutcome outcome, int status, int attempts, string messageId, string? room, string connectionId, string? detail);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Deliveries in the last 10 s that ended after all retries: {Throttled} throttled (429), {Failed} failed (5xx, timeout, connection error or open circuit); see the tether.deliveries metric")]
     private partial void LogFailureSummary(int throttled, int failed);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} ({Bytes} bytes) is over API Gateway's 128 KiB limit and was not delivered")]
-    private partial void LogTooLarge(string messageId, int bytes);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} (room {Room}, {Bytes} bytes) is over API Gateway's 128 KiB limit and was not delivered")]
+    private partial void LogTooLarge(string messageId, string? room, int bytes);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Posting message {MessageId} threw unexpectedly")]
     private partial void LogPostCrashed(Exception e, string messageId);
