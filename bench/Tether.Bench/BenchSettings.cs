@@ -13,7 +13,8 @@ internal sealed record BenchSettings(
     int MemoryConnections,
     int SeedConnections,
     string? SeedDirectory,
-    string Configuration)
+    string Configuration,
+    string[] Only)
 {
     public const int RoomSize = 10;
 
@@ -43,8 +44,12 @@ internal sealed record BenchSettings(
             Int("--memory-connections", smoke ? 2000 : 100_000),
             seedConnections,
             Value("--seed-dir") ?? DefaultSeedDirectory(),
-            configuration);
+            configuration,
+            Value("--only")?.Split(',') ?? []);
     }
+
+    /// <summary>Whether a phase runs (<c>--only broadcast,seed</c> picks some; the default is all).</summary>
+    public bool Runs(string phase) => Only.Length == 0 || Only.Contains(phase, StringComparer.OrdinalIgnoreCase);
 
     public string Describe() =>
         $"{Configuration} build, broadcast sizes {string.Join('/', BroadcastSizes)} x{Repeats}, concurrency {Concurrency}, " +

@@ -17,10 +17,10 @@ Report.Line($"sink {sink.BaseAddress}, {Environment.ProcessorCount} cores, {sett
 var phases = new Phases(settings, repo, sink, connectionUrl, credentials, report);
 try
 {
-    await phases.BroadcastAsync();
-    await phases.IngressAsync();
-    await phases.MemoryAsync();
-    await phases.SeedAsync();
+    if (settings.Runs("broadcast")) await phases.BroadcastAsync();
+    if (settings.Runs("ingress")) await phases.IngressAsync();
+    if (settings.Runs("memory")) await phases.MemoryAsync();
+    if (settings.Runs("seed")) await phases.SeedAsync();
 }
 finally
 {
