@@ -11,6 +11,8 @@ internal sealed record BenchSettings(
     int IngressRooms,
     int IngressSeconds,
     int MemoryConnections,
+    int LatencyRate,
+    int LatencySeconds,
     int SeedConnections,
     string? SeedDirectory,
     string Configuration,
@@ -42,6 +44,8 @@ internal sealed record BenchSettings(
             Int("--ingress-rooms", smoke ? 10 : 100),
             Int("--ingress-seconds", smoke ? 2 : 10),
             Int("--memory-connections", smoke ? 2000 : 100_000),
+            Int("--latency-rate", smoke ? 20 : 100),
+            Int("--latency-seconds", smoke ? 2 : 20),
             seedConnections,
             Value("--seed-dir") ?? DefaultSeedDirectory(),
             configuration,
@@ -53,7 +57,8 @@ internal sealed record BenchSettings(
 
     public string Describe() =>
         $"{Configuration} build, broadcast sizes {string.Join('/', BroadcastSizes)} x{Repeats}, concurrency {Concurrency}, " +
-        $"ingress {IngressRooms} rooms of {RoomSize} for {IngressSeconds} s, memory at {MemoryConnections} connections" +
+        $"ingress {IngressRooms} rooms of {RoomSize} for {IngressSeconds} s, memory at {MemoryConnections} connections, " +
+        $"latency at {LatencyRate} messages/s for {LatencySeconds} s" +
         (Smoke ? " (smoke)" : "");
 
     public static string FindRepositoryRoot()

@@ -94,6 +94,88 @@ internal sealed class Phases(
             $"calls ÷ time from first call to the last of {requests * BenchSettings.RoomSize:N0} deliveries");
     }
 
+    /// <summary>
+    /// End-to-end latency through the local gateway: one WebSocket client sends to a room at a fixed rate, another
+    /// measures when each message arrives (the send time travels inside the message).
+    /// </summary>
+    public async Task LatencyAsync()
+    {
+        var gatewayPort = FreePort();
+        await using var backend = await StartOursAsync(new Dictionary<string, string>
+        {
+            ["LocalGateway__Enabled"] = "true",
+            ["LocalGateway__Port"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
+            ["RESPONSE_MESSAGE_URL"] = $"http://127.0.0.1:{gatewayPort}/local",
+        });
+        var socketUrl = new Uri($"ws://127.0.0.1:{gatewayPort}/local");
+        using var sender = new System.Net.WebSockets.ClientWebSocket();
+        using var receiver = new System.Net.WebSockets.ClientWebSocket();
+        await sender.ConnectAsync(socketUrl, CancellationToken.None);
+        await receiver.ConnectAsync(socketUrl, CancellationToken.None);
+        await SendTextAsync(receiver, """{"action":"joinroom","room":"latency"}""");
+        await ReceiveUntilAsync(receiver, text => text.Contains("\"joined\"", StringComparison.Ordinal));
+        await SendTextAsync(sender, """{"action":"joinroom","room":"latency"}""");
+        await ReceiveUntilAsync(sender, text => text.Contains("\"joined\"", StringComparison.Ordinal));
+
+        var rate = settings.LatencyRate;
+        var count = rate * settings.LatencySeconds;
+        var latencies = new List<double>(count);
+        var receiving = Task.Run(async () =>
+        {
+            while (latencies.Count < count)
+            {
+                var text = await ReceiveUntilAsync(receiver, t => t.Contains("\"type\":\"message\"", StringComparison.Ordinal));
+                using var envelope = JsonDocument.Parse(text);
+                var sentAt = envelope.RootElement.GetProperty("body").GetProperty("t").GetInt64();
+                latencies.Add((Stopwatch.GetTimestamp() - sentAt) * 1000.0 / Stopwatch.Frequency);
+            }
+        });
+
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < count; i++)
+        {
+            // Paced from the start time, so a slow send does not lower the rate that follows.
+            var due = started + (long)(i * Stopwatch.Frequency / (double)rate);
+            var wait = due - Stopwatch.GetTimestamp();
+            if (wait > 0) await Task.Delay(TimeSpan.FromSeconds(wait / (double)Stopwatch.Frequency));
+            await SendTextAsync(sender, $$$"""{"action":"sendmessage","room":"latency","echo":false,"message":{"t":{{{Stopwatch.GetTimestamp()}}}}}""");
+        }
+        if (await Task.WhenAny(receiving, Task.Delay(DeliveryTimeout)) != receiving)
+        {
+            report.Fail($"latency: {latencies.Count} of {count} messages arrived");
+            throw new TimeoutException("latency: messages missing");
+        }
+        await receiving;
+
+        var sorted = latencies.Order().ToArray();
+        report.Row($"end-to-end latency at {rate} messages/s, p50", $"{sorted[sorted.Length / 2]:0.0} ms",
+            $"{count} messages, client → local gateway → /handle-event → grains → Management API → gateway → client");
+        report.Row($"end-to-end latency at {rate} messages/s, p99", $"{sorted[(int)(sorted.Length * 0.99)]:0.0} ms");
+    }
+
+    private static Task SendTextAsync(System.Net.WebSockets.ClientWebSocket socket, string text) =>
+        socket.SendAsync(Encoding.UTF8.GetBytes(text), System.Net.WebSockets.WebSocketMessageType.Text, true, CancellationToken.None);
+
+    private static async Task<string> ReceiveUntilAsync(System.Net.WebSockets.ClientWebSocket socket, Func<string, bool> wanted)
+    {
+        var buffer = new byte[64 * 1024];
+        while (true)
+        {
+            using var timeout = new CancellationTokenSource(DeliveryTimeout);
+            var length = 0;
+            System.Net.WebSockets.ValueWebSocketReceiveResult result;
+            do
+            {
+                result = await socket.ReceiveAsync(buffer.AsMemory(length), timeout.Token);
+                length += result.Count;
+            }
+            while (!result.EndOfMessage);
+            if (result.MessageType == System.Net.WebSockets.WebSocketMessageType.Close) throw new InvalidOperationException("socket closed");
+            var text = Encoding.UTF8.GetString(buffer, 0, length);
+            if (wanted(text)) return text;
+        }
+    }
+
     public async Task MemoryAsync()
     {
         await using var backend = await StartOursAsync();
@@ -294,7 +376,7 @@ internal sealed class Phases(
         return (accepted, sustained, calls);
     }
 
-    private Task<BackendProcess> StartOursAsync()
+    private Task<BackendProcess> StartOursAsync(IReadOnlyDictionary<string, string>? overrides = null)
     {
         var bin = Path.Combine(repo, "src", "Api", "bin", settings.Configuration, "net10.0");
         var port = FreePort();
@@ -317,6 +399,7 @@ internal sealed class Phases(
             ["Orleans__Endpoints__GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Warning",
         };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string>()) environment[key] = value;
         return BackendProcess.StartAsync("dotnet", [Path.Combine(bin, "Tether.Api.dll")], bin, environment,
             new Uri($"http://127.0.0.1:{port}"), "/health/live", TimeSpan.FromSeconds(60));
     }
