@@ -1,0 +1,78 @@
+using System.Globalization;
+
+namespace Tether.Bench;
+
+/// <summary>Command-line settings. <c>--smoke</c> is the small CI run: every phase, tiny sizes, no timing claims.</summary>
+internal sealed record BenchSettings(
+    bool Smoke,
+    int[] BroadcastSizes,
+    int Repeats,
+    int Concurrency,
+    int IngressRooms,
+    int IngressSeconds,
+    int MemoryConnections,
+    int LatencyRate,
+    int LatencySeconds,
+    int SeedConnections,
+    string? SeedDirectory,
+    string Configuration,
+    string[] Only)
+{
+    public const int RoomSize = 10;
+
+    public static BenchSettings Parse(string[] args)
+    {
+        var smoke = args.Contains("--smoke");
+        string? Value(string name)
+        {
+            var at = Array.IndexOf(args, name);
+            return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+        }
+        int Int(string name, int fallback) => Value(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+        var sizes = Value("--sizes")?.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray()
+            ?? (smoke ? [200, 1000] : [1000, 10_000, 100_000]);
+        var seedConnections = Int("--seed-connections", 1000 > sizes.Max() ? sizes.Max() : 1000);
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+            ? "Release" : "Debug";
+
+        return new BenchSettings(
+            smoke,
+            sizes,
+            Int("--repeats", smoke ? 1 : 3),
+            Int("--concurrency", 128),
+            Int("--ingress-rooms", smoke ? 10 : 100),
+            Int("--ingress-seconds", smoke ? 2 : 10),
+            Int("--memory-connections", smoke ? 2000 : 100_000),
+            Int("--latency-rate", smoke ? 20 : 100),
+            Int("--latency-seconds", smoke ? 2 : 20),
+            seedConnections,
+            Value("--seed-dir") ?? DefaultSeedDirectory(),
+            configuration,
+            Value("--only")?.Split(',') ?? []);
+    }
+
+    /// <summary>Whether a phase runs (<c>--only broadcast,seed</c> picks some; the default is all).</summary>
+    public bool Runs(string phase) => Only.Length == 0 || Only.Contains(phase, StringComparer.OrdinalIgnoreCase);
+
+    public string Describe() =>
+        $"{Configuration} build, broadcast sizes {string.Join('/', BroadcastSizes)} x{Repeats}, concurrency {Concurrency}, " +
+        $"ingress {IngressRooms} rooms of {RoomSize} for {IngressSeconds} s, memory at {MemoryConnections} connections, " +
+        $"latency at {LatencyRate} messages/s for {LatencySeconds} s" +
+        (Smoke ? " (smoke)" : "");
+
+    public static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Orleans.sln"))) return dir.FullName;
+        }
+        throw new InvalidOperationException("Orleans.sln not found above the benchmark's output folder.");
+    }
+
+    private static string? DefaultSeedDirectory()
+    {
+        var candidate = Path.GetFullPath(Path.Combine(FindRepositoryRoot(), "..", "shared", "peers", "seed-node"));
+        return File.Exists(Path.Combine(candidate, "index.js")) ? candidate : null;
+    }
+}

@@ -1,0 +1,30 @@
+using System.Diagnostics;
+using System.Globalization;
+using Amazon.Runtime;
+using Tether.Bench;
+
+// The fan-out benchmark (issue 5). One run measures our backend, the bare limit and the seed side by side on
+// loopback, against the same sink, and prints one table. See docs/performance.md for the command and results.
+var settings = BenchSettings.Parse(args);
+var repo = BenchSettings.FindRepositoryRoot();
+var report = new Report(settings);
+
+await using var sink = await Sink.StartAsync();
+var connectionUrl = new Uri(sink.BaseAddress, "bench");
+var credentials = new BasicAWSCredentials("AKIDTETHERBENCH0000", "bench-secret-access-key-not-for-aws");
+Report.Line($"sink {sink.BaseAddress}, {Environment.ProcessorCount} cores, {settings.Describe()}");
+
+var phases = new Phases(settings, repo, sink, connectionUrl, credentials, report);
+try
+{
+    if (settings.Runs("broadcast")) await phases.BroadcastAsync();
+    if (settings.Runs("ingress")) await phases.IngressAsync();
+    if (settings.Runs("latency")) await phases.LatencyAsync();
+    if (settings.Runs("memory")) await phases.MemoryAsync();
+    if (settings.Runs("seed")) await phases.SeedAsync();
+}
+finally
+{
+    report.Print();
+}
+return report.Failed ? 1 : 0;
