@@ -115,6 +115,14 @@ public sealed partial class ConnectionGrain(
         ? new ConnectionSnapshot(Id, State.User, [.. State.Rooms.Order(StringComparer.Ordinal)], State.ConnectedAt, State.SourceIp, State.UserAgent)
         : null);
 
+    public async Task<CloseResult> Close(string reason)
+    {
+        var result = await managementApi.DeleteAsync(Id);
+        var closed = result.Outcome is ManagementOutcome.Delivered or ManagementOutcome.Gone;
+        if (closed && await RemoveEverywhereAsync(extraRoom: null)) LogDisconnected(Id, reason);
+        return new CloseResult(closed, result.Outcome.ToString(), result.StatusCode);
+    }
+
     private async Task<ClientReply> JoinAsync(string? requested)
     {
         if ((requested ?? _rooms.DefaultRoom) is not { } name)

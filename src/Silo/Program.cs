@@ -1,21 +1,30 @@
 using Tether.Abstractions;
 using Tether.Hosting;
 
-// A grain host only: clustering, storage and the grains' services. No business logic lives here.
-var builder = Host.CreateApplicationBuilder(args);
+// A grain host only: clustering, storage, the grains' services and a liveness endpoint. No business logic lives here.
+var builder = WebApplication.CreateSlimBuilder(args);
 var configuration = builder.Configuration;
-
-if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString("redis")))
-{
-    throw new InvalidOperationException(
-        "ConnectionStrings:redis is set, but Redis clustering is not part of this build yet. Unset it to run a localhost silo.");
-}
+var redis = TetherClusterExtensions.RedisConnectionString(configuration);
 
 builder.UseOrleans(silo =>
 {
-    silo.UseLocalhostDevelopmentCluster(configuration, "tether-dev");
-    silo.AddMemoryGrainStorage(TetherStorage.Name);
+    if (redis is null)
+    {
+        // Without Redis a silo can only form a localhost development cluster with in-memory state.
+        silo.UseLocalhostDevelopmentCluster(configuration, "tether-dev");
+        silo.AddMemoryGrainStorage(TetherStorage.Name);
+        silo.UseInMemoryReminderService();
+    }
+    else
+    {
+        silo.UseTetherRedisCluster(configuration, redis);
+    }
     silo.AddTether(configuration, embedded: false);
 });
+builder.Services.AddTetherShutdownTimeout(configuration);
+// Several silos share a host, so the health listener has its own port: --urls / ASPNETCORE_URLS, default 5100.
+if (string.IsNullOrWhiteSpace(configuration["urls"])) builder.WebHost.UseUrls("http://localhost:5100");
 
-builder.Build().Run();
+var app = builder.Build();
+app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
+app.Run();

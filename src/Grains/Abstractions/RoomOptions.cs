@@ -14,6 +14,18 @@ public sealed class RoomOptions
     /// <summary>Rooms larger than this send no presence notices (each notice costs one post per member).</summary>
     public int PresenceMaxMembers { get; set; } = 1000;
 
+    /// <summary>
+    /// A room with more members than this keeps its membership in shard grains instead of one list: a room's state is
+    /// written whole on every join, so one list would cost O(members) per join and hold the whole fan-out on one silo.
+    /// </summary>
+    public int ShardThreshold { get; set; } = 1000;
+
+    /// <summary>Shards a room starts with when it passes <see cref="ShardThreshold"/> (a power of two).</summary>
+    public int InitialShards { get; set; } = 8;
+
+    /// <summary>A shard holding more members than this is split in two, so a join writes at most about this many ids.</summary>
+    public int ShardCapacity { get; set; } = 2000;
+
     public string? DefaultRoom => string.IsNullOrWhiteSpace(Default) ? null : Default;
 }
 

@@ -39,7 +39,7 @@ public static class TetherSiloExtensions
         });
         services.AddSingleton<DeliveryDispatcher>();
         services.AddSingleton<IDeliveryDispatcher>(sp => sp.GetRequiredService<DeliveryDispatcher>());
-        services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DispatcherLifecycle>();
         services.AddHostedService<ManagementApiAnnouncer>();
         return silo;
     }
@@ -64,6 +64,10 @@ public static class TetherSiloExtensions
         services.AddOptions<RoomOptions>().Bind(configuration.GetSection(RoomOptions.Section))
             .Validate(o => o.DefaultRoom is null || RoomNames.IsValid(o.DefaultRoom), "Rooms:Default is not a valid room name.")
             .Validate(o => o.PresenceMaxMembers >= 0, "Rooms:PresenceMaxMembers must not be negative.")
+            .Validate(o => o.ShardThreshold >= 1, "Rooms:ShardThreshold must be at least 1.")
+            .Validate(o => o.InitialShards is >= 1 and <= RoomShards.MaxShards && int.IsPow2(o.InitialShards),
+                $"Rooms:InitialShards must be a power of two between 1 and {RoomShards.MaxShards}.")
+            .Validate(o => o.ShardCapacity >= 2, "Rooms:ShardCapacity must be at least 2.")
             .ValidateOnStart();
         return services;
     }
@@ -71,6 +75,17 @@ public static class TetherSiloExtensions
     private static void TryAddTimeProvider(this IServiceCollection services)
     {
         if (!services.Any(d => d.ServiceType == typeof(TimeProvider))) services.AddSingleton(TimeProvider.System);
+    }
+
+    /// <summary>
+    /// Runs the dispatcher inside the silo's lifecycle rather than as a hosted service: on shutdown Orleans deactivates
+    /// the grains first (their last messages still reach the dispatcher), and only then does the dispatcher stop
+    /// accepting work and drain its queues, while messaging still works for its 410 reports.
+    /// </summary>
+    private sealed class DispatcherLifecycle(DeliveryDispatcher dispatcher) : ILifecycleParticipant<ISiloLifecycle>
+    {
+        public void Participate(ISiloLifecycle lifecycle) =>
+            lifecycle.Subscribe(nameof(DeliveryDispatcher), ServiceLifecycleStage.ApplicationServices, dispatcher.StartAsync, dispatcher.StopAsync);
     }
 
     /// <summary>Says once, at start, where messages are posted and how they are signed.</summary>

@@ -38,6 +38,10 @@ public class ClusterFixture : IAsyncLifetime
             ["ManagementApi:RetryMaxDelay"] = "00:00:00.100",
             ["Rooms:Default"] = "lobby",
             ["Rooms:PresenceMaxMembers"] = "5",
+            // Low limits, so that every test with more than a handful of members runs through sharded rooms and splits.
+            ["Rooms:ShardThreshold"] = "8",
+            ["Rooms:InitialShards"] = "4",
+            ["Rooms:ShardCapacity"] = "16",
             ["Delivery:MaxConcurrency"] = "32",
             ["Connections:ConnectGracePeriod"] = _connectGracePeriod.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
         };
@@ -47,6 +51,7 @@ public class ClusterFixture : IAsyncLifetime
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddMemoryGrainStorage(TetherStorage.Name);
+            silo.UseInMemoryReminderService();
             silo.AddTether(configuration, embedded: false);
         });
         Cluster = builder.Build();
