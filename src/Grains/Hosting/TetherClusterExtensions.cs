@@ -25,10 +25,16 @@ public static class TetherClusterExtensions
     /// </summary>
     public static ISiloBuilder UseTetherRedisCluster(this ISiloBuilder silo, IConfiguration configuration, string redis)
     {
-        var redisOptions = ParseRedis(redis);
         silo.Services.Configure<ClusterOptions>(o => ConfigureIds(o, configuration));
         silo.Services.Configure<EndpointOptions>(o => ConfigureEndpoints(o, configuration));
         silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
+        return silo.UseTetherRedisProviders(redis);
+    }
+
+    /// <summary>Membership, grain storage and reminders in Redis, without touching ids or endpoints (tests set their own).</summary>
+    public static ISiloBuilder UseTetherRedisProviders(this ISiloBuilder silo, string redis)
+    {
+        var redisOptions = ParseRedis(redis);
         silo.UseRedisClustering(o => o.ConfigurationOptions = redisOptions.Clone());
         silo.AddRedisGrainStorage(TetherStorage.Name, options => options.Configure(o =>
         {
@@ -43,12 +49,17 @@ public static class TetherClusterExtensions
     /// <summary>An Orleans client of the Redis cluster: it finds the silos' gateways in the membership table.</summary>
     public static IClientBuilder UseTetherRedisCluster(this IClientBuilder client, IConfiguration configuration, string redis)
     {
-        var redisOptions = ParseRedis(redis);
         client.Services.Configure<ClusterOptions>(o => ConfigureIds(o, configuration));
         client.Services.Configure<GatewayOptions>(o =>
             o.GatewayListRefreshPeriod = configuration.GetValue("Orleans:Gateway:RefreshPeriod", TimeSpan.FromSeconds(10)));
-        client.UseRedisClustering(o => o.ConfigurationOptions = redisOptions.Clone());
-        return client;
+        return client.UseTetherRedisProviders(redis);
+    }
+
+    /// <summary>Redis membership for a client, without touching ids (tests set their own).</summary>
+    public static IClientBuilder UseTetherRedisProviders(this IClientBuilder client, string redis)
+    {
+        var redisOptions = ParseRedis(redis);
+        return client.UseRedisClustering(o => o.ConfigurationOptions = redisOptions.Clone());
     }
 
     private static ConfigurationOptions ParseRedis(string redis)
