@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
 using Tether.Abstractions;
 using Tether.Delivery;
 
@@ -8,15 +9,20 @@ namespace Tether;
 /// A room. A small room keeps its members in its own state. Past <see cref="RoomOptions.ShardThreshold"/> the members
 /// move to <see cref="IRoomShardGrain"/>s and the room only routes: its state is then the shard map, written when a
 /// shard splits, so a join writes one shard (at most about <see cref="RoomOptions.ShardCapacity"/> ids), never the
-/// whole room. Being one non-reentrant grain, the room still orders every join, leave and message it handles, so one
-/// sender's messages reach each member in order.
+/// whole room.
+/// The grain is reentrant so that joins to different shards of a big room proceed together instead of queueing behind
+/// one another's storage writes; <see cref="RoomGate"/> makes what changes the room's own state (a small room's list,
+/// sharding, splitting) run alone. One sender's messages stay in order: its connection grain awaits each publish,
+/// and a publish returns only once every shard has queued the message.
 /// </summary>
+[Reentrant]
 public sealed class RoomGrain(
     [PersistentState("room", TetherStorage.Name)] IPersistentState<RoomState> state,
     IDeliveryDispatcher dispatcher,
     IOptions<RoomOptions> roomOptions) : Grain, IRoomGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
+    private readonly RoomGate _gate = new();
     private int _shardedCount;
     private HashSet<string> Members => state.State.Members;
     private Dictionary<int, int> Shards => state.State.Shards;
@@ -34,72 +40,100 @@ public sealed class RoomGrain(
 
     public async Task<int> Join(string connectionId, string? user)
     {
-        if (!Sharded && !Members.Contains(connectionId) && Members.Count >= _options.ShardThreshold)
+        while (true)
         {
-            await ShardAsync();
-        }
-
-        if (!Sharded)
-        {
-            if (Members.Add(connectionId))
+            if (!Sharded)
             {
-                await state.WriteStateAsync();
-                await AnnounceAsync("join", connectionId, user);
+                using (await _gate.ExclusiveAsync())
+                {
+                    if (Sharded) continue;
+                    if (Members.Contains(connectionId)) return Members.Count;
+                    if (Members.Count >= _options.ShardThreshold)
+                    {
+                        await ShardAsync();
+                        continue;
+                    }
+                    Members.Add(connectionId);
+                    await state.WriteStateAsync();
+                    await AnnounceAsync("join", connectionId, user);
+                    return Members.Count;
+                }
             }
-            return Members.Count;
-        }
 
-        var index = ShardOf(connectionId);
-        var change = await Shard(index).Add(connectionId);
-        if (change.Changed)
-        {
-            _shardedCount++;
-            if (change.Count > _options.ShardCapacity && Shards[index] < RoomShards.MaxDepth) await SplitAsync(index);
-            await AnnounceAsync("join", connectionId, user);
+            int index;
+            ShardChange change;
+            using (await _gate.SharedAsync())
+            {
+                index = ShardOf(connectionId);
+                change = await Shard(index).Add(connectionId);
+                if (change.Changed)
+                {
+                    _shardedCount++;
+                    await AnnounceAsync("join", connectionId, user);
+                }
+            }
+            if (change.Count > _options.ShardCapacity) await SplitIfFullAsync(index);
+            return _shardedCount;
         }
-        return _shardedCount;
     }
 
     public async Task<bool> Leave(string connectionId, string? user, bool notify)
     {
-        if (Sharded)
+        while (true)
         {
-            if (!(await Shard(ShardOf(connectionId)).Remove(connectionId)).Changed) return false;
-            _shardedCount--;
-            if (notify) await AnnounceAsync("leave", connectionId, user);
-            return true;
-        }
+            if (Sharded)
+            {
+                using (await _gate.SharedAsync())
+                {
+                    if (!(await Shard(ShardOf(connectionId)).Remove(connectionId)).Changed) return false;
+                    _shardedCount--;
+                    if (notify) await AnnounceAsync("leave", connectionId, user);
+                    return true;
+                }
+            }
 
-        if (!Members.Remove(connectionId)) return false;
-        if (Members.Count == 0)
-        {
-            await state.ClearStateAsync();
+            using (await _gate.ExclusiveAsync())
+            {
+                if (Sharded) continue;
+                if (!Members.Remove(connectionId)) return false;
+                if (Members.Count == 0)
+                {
+                    await state.ClearStateAsync();
+                }
+                else
+                {
+                    await state.WriteStateAsync();
+                    if (notify) await AnnounceAsync("leave", connectionId, user);
+                }
+                return true;
+            }
         }
-        else
-        {
-            await state.WriteStateAsync();
-            if (notify) await AnnounceAsync("leave", connectionId, user);
-        }
-        return true;
     }
 
     public async Task<PublishReceipt> Publish(OutboundMessage message, string? exceptConnectionId, bool trackDelivery)
     {
-        if (Sharded)
+        using (await _gate.SharedAsync())
         {
-            // Awaited inside the turn: the next message is handed to the shards only after this one was queued everywhere.
-            var counts = await Task.WhenAll(Shards.Keys.Select(i => Shard(i).Publish(message, exceptConnectionId, trackDelivery)));
-            return new PublishReceipt(message.Id, counts.Sum());
+            if (Sharded)
+            {
+                var counts = await Task.WhenAll(Shards.Keys.Select(i => Shard(i).Publish(message, exceptConnectionId, trackDelivery)));
+                return new PublishReceipt(message.Id, counts.Sum());
+            }
+            var recipients = exceptConnectionId is null ? Members : Members.Where(m => m != exceptConnectionId);
+            var count = dispatcher.Dispatch(message, "room:" + Name, Name, recipients, trackDelivery);
+            return new PublishReceipt(message.Id, count);
         }
-        var recipients = exceptConnectionId is null ? Members : Members.Where(m => m != exceptConnectionId);
-        var count = dispatcher.Dispatch(message, "room:" + Name, Name, recipients, trackDelivery);
-        return new PublishReceipt(message.Id, count);
     }
 
     public async Task<DeliverySummary> AwaitDelivery(string messageId, TimeSpan timeout)
     {
-        if (!Sharded) return await dispatcher.WaitAsync(messageId, timeout);
-        var parts = await Task.WhenAll(Shards.Keys.Select(i => Shard(i).AwaitDelivery(messageId, timeout)));
+        int[] shards;
+        using (await _gate.SharedAsync())
+        {
+            if (!Sharded) return await dispatcher.WaitAsync(messageId, timeout);
+            shards = [.. Shards.Keys];
+        }
+        var parts = await Task.WhenAll(shards.Select(i => Shard(i).AwaitDelivery(messageId, timeout)));
         return parts.Aggregate(new DeliverySummary(messageId, 0, 0, 0, 0, Complete: true), (sum, p) => sum with
         {
             Recipients = sum.Recipients + p.Recipients,
@@ -113,11 +147,17 @@ public sealed class RoomGrain(
 
     public Task<int> Count() => Task.FromResult(MemberCount);
 
-    public async Task<bool> IsMember(string connectionId) =>
-        Sharded ? await Shard(ShardOf(connectionId)).IsMember(connectionId) : Members.Contains(connectionId);
+    public async Task<bool> IsMember(string connectionId)
+    {
+        using (await _gate.SharedAsync())
+        {
+            return Sharded ? await Shard(ShardOf(connectionId)).IsMember(connectionId) : Members.Contains(connectionId);
+        }
+    }
 
     public async Task<MemberPage> GetMembers(string? after, int limit)
     {
+        using var shared = await _gate.SharedAsync();
         IEnumerable<string> candidates = Sharded
             ? (await Task.WhenAll(Shards.Keys.Select(i => Shard(i).GetMembers(after, limit + 1)))).SelectMany(p => p)
             : Members.Where(m => after is null || string.CompareOrdinal(m, after) > 0);
@@ -149,6 +189,16 @@ public sealed class RoomGrain(
     /// drop what it gave away. A crash before the map is written leaves the old shard complete; one after it is settled
     /// when the room next activates.
     /// </summary>
+    private async Task SplitIfFullAsync(int index)
+    {
+        using (await _gate.ExclusiveAsync())
+        {
+            // Another join may have split it while this one waited: ask the shard how full it is now.
+            if (!Shards.TryGetValue(index, out var current) || current >= RoomShards.MaxDepth) return;
+            if (await Shard(index).Settle(current) > _options.ShardCapacity) await SplitAsync(index);
+        }
+    }
+
     private async Task SplitAsync(int index)
     {
         var depth = Shards[index] + 1;
