@@ -52,6 +52,10 @@ public static class TetherClusterExtensions
         client.Services.Configure<ClusterOptions>(o => ConfigureIds(o, configuration));
         client.Services.Configure<GatewayOptions>(o =>
             o.GatewayListRefreshPeriod = configuration.GetValue("Orleans:Gateway:RefreshPeriod", TimeSpan.FromSeconds(10)));
+        // A call stranded on a silo that died is only failed by this timeout. API Gateway gives up on an integration
+        // after 29 s anyway, so answer 503 well before that instead of Orleans' default 30 s.
+        client.Services.Configure<ClientMessagingOptions>(o =>
+            o.ResponseTimeout = configuration.GetValue("Orleans:Messaging:ResponseTimeout", TimeSpan.FromSeconds(10)));
         return client.UseTetherRedisProviders(redis);
     }
 
