@@ -13,13 +13,18 @@ public sealed partial class ConnectionGrain(
     IOptions<ConnectionOptions> connectionOptions,
     IManagementApiClient managementApi,
     TimeProvider time,
-    ILogger<ConnectionGrain> logger) : Grain, IConnectionGrain
+    SweepLimiter sweepLimiter,
+    ILogger<ConnectionGrain> logger) : Grain, IConnectionGrain, IRemindable
 {
+    /// <summary>The durable reminder that checks, now and then, whether API Gateway still has this connection.</summary>
+    public const string SweepReminder = "sweep";
+
     /// <summary>Direct messages to one connection share a stream, so they keep their order.</summary>
     public const string DirectStream = "direct";
 
     private readonly RoomOptions _rooms = roomOptions.Value;
     private readonly TimeSpan _grace = connectionOptions.Value.ConnectGracePeriod;
+    private readonly ConnectionOptions _connectionOptions = connectionOptions.Value;
     private IGrainTimer? _recheck;
     private ConnectionState State => state.State;
     private string Id => this.GetPrimaryKeyString();
@@ -43,6 +48,9 @@ public sealed partial class ConnectionGrain(
         State.AcceptedAt = time.GetUtcNow();
         State.Rooms = new HashSet<string>(rooms, StringComparer.Ordinal);
         await state.WriteStateAsync();
+        // Registered once per connection and never on disconnect (that would cost a storage call per $disconnect):
+        // a tick that finds the connection gone unregisters it.
+        await this.RegisterOrUpdateReminder(SweepReminder, _connectionOptions.SweepInterval, _connectionOptions.SweepInterval);
 
         var joins = rooms.Select(r => (Task)Room(r).Join(Id, State.User)).ToList();
         if (State.User is { } user) joins.Add(GrainFactory.GetGrain<IUserGrain>(user).AddConnection(Id));
@@ -85,6 +93,37 @@ public sealed partial class ConnectionGrain(
             _recheck?.Dispose();
             _recheck = null;
         }
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != SweepReminder) return;
+        if (!State.Connected)
+        {
+            await UnregisterSweepAsync();
+            return;
+        }
+
+        if (time.GetUtcNow() - State.ConnectedAt > _connectionOptions.MaxLifetime)
+        {
+            // API Gateway has certainly closed it: no need to ask.
+            if (await RemoveEverywhereAsync(extraRoom: null)) LogSwept(Id, "past API Gateway's connection lifetime");
+            await UnregisterSweepAsync();
+            return;
+        }
+
+        if (!await sweepLimiter.WaitTurnAsync(CancellationToken.None)) return;
+        var (result, _) = await managementApi.GetAsync(Id);
+        if (result.Outcome == ManagementOutcome.Gone && State.Connected)
+        {
+            if (await RemoveEverywhereAsync(extraRoom: null)) LogSwept(Id, "GetConnection answered 410");
+            await UnregisterSweepAsync();
+        }
+    }
+
+    private async Task UnregisterSweepAsync()
+    {
+        if (await this.GetReminder(SweepReminder) is { } reminder) await this.UnregisterReminder(reminder);
     }
 
     public Task<ClientReply> Handle(ClientCommand command)
@@ -224,6 +263,9 @@ public sealed partial class ConnectionGrain(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} answered 410 moments after its $connect was accepted; kept, and checked again later")]
     private partial void LogGoneWhileConnecting(string connectionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} was swept ({Why}): no $disconnect came; removed everywhere")]
+    private partial void LogSwept(string connectionId, string why);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} is gone (410 from the Management API) and was removed everywhere")]
     private partial void LogGone(string connectionId);

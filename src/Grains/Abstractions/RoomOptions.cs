@@ -39,4 +39,16 @@ public sealed class ConnectionOptions
     /// <c>$connect</c> (up to its 29 s integration timeout). A 410 inside this window is checked again after it ends.
     /// </summary>
     public TimeSpan ConnectGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How often a connection asks API Gateway (GetConnection) whether it still exists, in case its <c>$disconnect</c>
+    /// never came (API Gateway sends it best effort). A durable reminder per connection, so it survives silo failures.
+    /// </summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>API Gateway closes every connection after 2 hours: one older than this is dropped without asking.</summary>
+    public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>At most this many sweep checks per second per silo, so a burst of due checks cannot flood API Gateway.</summary>
+    public int SweepChecksPerSecond { get; set; } = 20;
 }

@@ -21,7 +21,12 @@ public static class TetherSiloExtensions
         var services = silo.Services;
         services.AddTetherOptions(configuration);
         services.AddOptions<ConnectionOptions>().Bind(configuration.GetSection(ConnectionOptions.Section))
-            .Validate(o => o.ConnectGracePeriod >= TimeSpan.Zero, "Connections:ConnectGracePeriod must not be negative.").ValidateOnStart();
+            .Validate(o => o.ConnectGracePeriod >= TimeSpan.Zero, "Connections:ConnectGracePeriod must not be negative.")
+            .Validate(o => o.SweepInterval >= TimeSpan.FromSeconds(1), "Connections:SweepInterval must be at least 1 second (Orleans reminders also enforce their minimum period).")
+            .Validate(o => o.MaxLifetime > TimeSpan.Zero, "Connections:MaxLifetime must be positive.")
+            .Validate(o => o.SweepChecksPerSecond >= 1, "Connections:SweepChecksPerSecond must be at least 1.")
+            .ValidateOnStart();
+        services.AddSingleton<SweepLimiter>();
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ManagementApiOptions>().Bind(configuration.GetSection(ManagementApiOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddTimeProvider();
