@@ -167,6 +167,10 @@ public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifeti
             _silos.Remove(victim);
             var recoveredAt = await senders.WaitForRoomAcceptedAfterAsync("lobby", killedAt);
             Figure($"kill -9 {victim.Name} (host of the busiest room): the busiest room accepted messages again after {recoveredAt.TotalMilliseconds:F0} ms");
+            // The directory may list the dead silo until membership has declared it dead.
+            var newHost = await RetryAsync(() => SiloHostingAsync("lobby"), "the busiest room is listed on a live silo");
+            Assert.NotSame(victim, newHost);
+            Figure($"the busiest room is listed on {newHost.Name} after {killedAt.ElapsedMilliseconds} ms");
             await senders.WaitForAcceptedAsync(senders.Accepted + 30);
             senders.Stop();
             await senders.Completion;
