@@ -50,7 +50,9 @@ public sealed partial class ConnectionGrain(
         await state.WriteStateAsync();
         // Registered once per connection and never on disconnect (that would cost a storage call per $disconnect):
         // a tick that finds the connection gone unregisters it.
-        await this.RegisterOrUpdateReminder(SweepReminder, _connectionOptions.SweepInterval, _connectionOptions.SweepInterval);
+        // The first tick is spread over a whole interval, so connections that arrived together are not all due together.
+        var firstTick = _connectionOptions.SweepInterval + _connectionOptions.SweepInterval * Random.Shared.NextDouble();
+        await this.RegisterOrUpdateReminder(SweepReminder, firstTick, _connectionOptions.SweepInterval);
 
         var joins = rooms.Select(r => (Task)Room(r).Join(Id, State.User)).ToList();
         if (State.User is { } user) joins.Add(GrainFactory.GetGrain<IUserGrain>(user).AddConnection(Id));
@@ -112,7 +114,7 @@ public sealed partial class ConnectionGrain(
             return;
         }
 
-        if (!await sweepLimiter.WaitTurnAsync(CancellationToken.None)) return;
+        if (!sweepLimiter.TryTakeTurn()) return;
         var (result, _) = await managementApi.GetAsync(Id);
         if (result.Outcome == ManagementOutcome.Gone && State.Connected)
         {

@@ -6,7 +6,8 @@ namespace Tether;
 
 /// <summary>
 /// Paces this silo's sweep checks (GetConnection calls) to <see cref="ConnectionOptions.SweepChecksPerSecond"/>.
-/// A check that cannot get a turn within its queue simply waits for the connection's next reminder tick.
+/// A check never waits for a token (that would hold its connection grain's turn, and the client's messages behind
+/// it): without one it is skipped until the connection's next reminder tick.
 /// </summary>
 public sealed class SweepLimiter(IOptions<ConnectionOptions> options) : IDisposable
 {
@@ -15,15 +16,14 @@ public sealed class SweepLimiter(IOptions<ConnectionOptions> options) : IDisposa
         TokenLimit = options.Value.SweepChecksPerSecond,
         TokensPerPeriod = options.Value.SweepChecksPerSecond,
         ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-        QueueLimit = options.Value.SweepChecksPerSecond * 60,
-        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        QueueLimit = 0,
         AutoReplenishment = true,
     });
 
-    /// <summary>Waits for a turn; false when too many checks are already waiting.</summary>
-    public async ValueTask<bool> WaitTurnAsync(CancellationToken cancellationToken)
+    /// <summary>Takes a token if one is free now.</summary>
+    public bool TryTakeTurn()
     {
-        using var lease = await _limiter.AcquireAsync(1, cancellationToken);
+        using var lease = _limiter.AttemptAcquire(1);
         return lease.IsAcquired;
     }
 
