@@ -1,5 +1,5 @@
-using Tether.Abstractions;
 using Tether.Api.Admin;
+using Tether.Api.Hosting;
 using Tether.Api.Integration;
 using Tether.Api.OpenApi;
 using Tether.Hosting;
@@ -8,32 +8,24 @@ using Tether.Telemetry;
 var builder = WebApplication.CreateBuilder(args);
 var configuration = builder.Configuration;
 
-// Embedded default: no Redis configured, so this process hosts a silo with localhost clustering and in-memory state.
-var embedded = string.IsNullOrWhiteSpace(configuration.GetConnectionString("redis"));
-if (!embedded)
-{
-    throw new InvalidOperationException(
-        "ConnectionStrings:redis is set, but this build runs only the embedded (one-process) shape. Unset it to run embedded.");
-}
-
-builder.UseOrleans(silo =>
-{
-    silo.UseLocalhostDevelopmentCluster(configuration, "tether-embedded");
-    silo.AddMemoryGrainStorage(TetherStorage.Name);
-    silo.AddTether(configuration, embedded: true);
-});
+// Embedded (no ConnectionStrings:redis): this process hosts a silo. Cluster: it is an Orleans client of the silos.
+var embedded = builder.AddTetherOrleans();
 
 builder.Services.AddTetherOptions(configuration);
 builder.Services.Configure<IntegrationOptions>(configuration.GetSection(IntegrationOptions.Section));
 builder.Services.Configure<ManagementOptions>(configuration.GetSection(ManagementOptions.Section));
 builder.Services.AddProblemDetails();
 builder.Services.AddTetherOpenApi();
-builder.AddTetherOperations(new TetherHostDescription("api", "embedded (API and silo in one process, localhost clustering, in-memory state)",
+builder.AddTetherOperations(new TetherHostDescription("api",
+    embedded
+        ? "embedded (API and silo in one process, localhost clustering, in-memory state)"
+        : "cluster (Orleans client of the Redis-clustered silos)",
     TetherOpenApi.DocumentPath));
 
 var app = builder.Build();
 
 app.UseStatusCodePages();
+app.UseTetherClusterGuards();
 app.MapIntegrationEndpoints();
 app.MapAdminEndpoints();
 app.MapTetherOperations();

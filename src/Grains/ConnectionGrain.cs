@@ -15,13 +15,18 @@ public sealed partial class ConnectionGrain(
     IManagementApiClient managementApi,
     TimeProvider time,
     TetherMetrics metrics,
-    ILogger<ConnectionGrain> logger) : Grain, IConnectionGrain
+    SweepLimiter sweepLimiter,
+    ILogger<ConnectionGrain> logger) : Grain, IConnectionGrain, IRemindable
 {
+    /// <summary>The durable reminder that checks, now and then, whether API Gateway still has this connection.</summary>
+    public const string SweepReminder = "sweep";
+
     /// <summary>Direct messages to one connection share a stream, so they keep their order.</summary>
     public const string DirectStream = "direct";
 
     private readonly RoomOptions _rooms = roomOptions.Value;
     private readonly TimeSpan _grace = connectionOptions.Value.ConnectGracePeriod;
+    private readonly ConnectionOptions _connectionOptions = connectionOptions.Value;
     private IGrainTimer? _recheck;
     private ConnectionState State => state.State;
     private string Id => this.GetPrimaryKeyString();
@@ -45,6 +50,11 @@ public sealed partial class ConnectionGrain(
         State.AcceptedAt = time.GetUtcNow();
         State.Rooms = new HashSet<string>(rooms, StringComparer.Ordinal);
         await state.WriteStateAsync();
+        // Registered once per connection and never on disconnect (that would cost a storage call per $disconnect):
+        // a tick that finds the connection gone unregisters it.
+        // The first tick is spread over a whole interval, so connections that arrived together are not all due together.
+        var firstTick = _connectionOptions.SweepInterval + _connectionOptions.SweepInterval * Random.Shared.NextDouble();
+        await this.RegisterOrUpdateReminder(SweepReminder, firstTick, _connectionOptions.SweepInterval);
 
         var joins = rooms.Select(r => (Task)Room(r).Join(Id, State.User)).ToList();
         if (State.User is { } user) joins.Add(GrainFactory.GetGrain<IUserGrain>(user).AddConnection(Id));
@@ -94,6 +104,37 @@ public sealed partial class ConnectionGrain(
         }
     }
 
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != SweepReminder) return;
+        if (!State.Connected)
+        {
+            await UnregisterSweepAsync();
+            return;
+        }
+
+        if (time.GetUtcNow() - State.ConnectedAt > _connectionOptions.MaxLifetime)
+        {
+            // API Gateway has certainly closed it: no need to ask.
+            if (await RemoveEverywhereAsync(extraRoom: null)) RemovedAsSwept("past API Gateway's connection lifetime");
+            await UnregisterSweepAsync();
+            return;
+        }
+
+        if (!sweepLimiter.TryTakeTurn()) return;
+        var (result, _) = await managementApi.GetAsync(Id);
+        if (result.Outcome == ManagementOutcome.Gone && State.Connected)
+        {
+            if (await RemoveEverywhereAsync(extraRoom: null)) RemovedAsSwept("GetConnection answered 410");
+            await UnregisterSweepAsync();
+        }
+    }
+
+    private async Task UnregisterSweepAsync()
+    {
+        if (await this.GetReminder(SweepReminder) is { } reminder) await this.UnregisterReminder(reminder);
+    }
+
     public Task<ClientReply> Handle(ClientCommand command)
     {
         if (!State.Connected)
@@ -121,6 +162,18 @@ public sealed partial class ConnectionGrain(
     public Task<ConnectionSnapshot?> GetSnapshot() => Task.FromResult(State.Connected
         ? new ConnectionSnapshot(Id, State.User, [.. State.Rooms.Order(StringComparer.Ordinal)], State.ConnectedAt, State.SourceIp, State.UserAgent)
         : null);
+
+    public async Task<CloseResult> Close(string reason)
+    {
+        var result = await managementApi.DeleteAsync(Id);
+        var closed = result.Outcome is ManagementOutcome.Delivered or ManagementOutcome.Gone;
+        if (closed && await RemoveEverywhereAsync(extraRoom: null))
+        {
+            metrics.Disconnected("closed");
+            LogDisconnected(Id, reason);
+        }
+        return new CloseResult(closed, result.Outcome.ToString(), result.StatusCode);
+    }
 
     private async Task<ClientReply> JoinAsync(string? requested)
     {
@@ -217,6 +270,12 @@ public sealed partial class ConnectionGrain(
 
     private IRoomGrain Room(string name) => GrainFactory.GetGrain<IRoomGrain>(name);
 
+    private void RemovedAsSwept(string why)
+    {
+        metrics.Disconnected("swept");
+        LogSwept(Id, why);
+    }
+
     private void RemovedAsGone()
     {
         metrics.Disconnected("gone");
@@ -231,6 +290,9 @@ public sealed partial class ConnectionGrain(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} answered 410 moments after its $connect was accepted; kept, and checked again later")]
     private partial void LogGoneWhileConnecting(string connectionId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} was swept ({Why}): no $disconnect came; removed everywhere")]
+    private partial void LogSwept(string connectionId, string why);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} is gone (410 from the Management API) and was removed everywhere")]
     private partial void LogGone(string connectionId);

@@ -17,11 +17,22 @@ public sealed class ConnectionState
 [GenerateSerializer, Alias("tether.RoomState")]
 public sealed class RoomState
 {
+    /// <summary>The members of a small room; empty once the room is sharded.</summary>
     [Id(0)] public HashSet<string> Members { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>A sharded room's shards: index → depth (see <see cref="RoomShards"/>). Empty for a small room.</summary>
+    [Id(1)] public Dictionary<int, int> Shards { get; set; } = [];
 }
 
 [GenerateSerializer, Alias("tether.UserState")]
 public sealed class UserState
 {
     [Id(0)] public HashSet<string> Connections { get; set; } = new(StringComparer.Ordinal);
+}
+
+[GenerateSerializer, Alias("tether.RoomShardState")]
+public sealed class RoomShardState
+{
+    [Id(0)] public HashSet<string> Members { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>How many low hash bits this shard's index covers (see <see cref="RoomShards"/>).</summary>
+    [Id(1)] public int Depth { get; set; }
 }

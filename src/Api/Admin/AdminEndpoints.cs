@@ -117,16 +117,16 @@ internal static class AdminEndpoints
     }
 
     /// <summary>Closes the connection at API Gateway, then forgets it. A connection API Gateway no longer has (410) is forgotten too.</summary>
-    private static async Task<IResult> DeleteConnectionAsync(string id, IGrainFactory grains, IManagementApiClient managementApi, CancellationToken ct)
+    private static async Task<IResult> DeleteConnectionAsync(string id, IGrainFactory grains)
     {
         if (ConnectionIdFromRoute(id) is not { } connectionId) return BadConnectionId();
-        var result = await managementApi.DeleteAsync(connectionId, ct);
-        if (result.Outcome is not (ManagementOutcome.Delivered or ManagementOutcome.Gone))
+        // The silo calls API Gateway: API nodes may be pure Orleans clients without Management API credentials.
+        var result = await grains.GetGrain<IConnectionGrain>(connectionId).Close("deleted through the management API");
+        if (!result.Closed)
         {
             return Results.Problem(statusCode: 502, title: "API Gateway did not close the connection",
                 detail: $"DeleteConnection ended {result.Outcome} (HTTP {result.StatusCode}); the connection is kept.");
         }
-        await grains.GetGrain<IConnectionGrain>(connectionId).Disconnect("deleted through the management API");
         return Results.NoContent();
     }
 

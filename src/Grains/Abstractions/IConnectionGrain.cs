@@ -31,4 +31,10 @@ public interface IConnectionGrain : IGrainWithStringKey
 
     [ReadOnly]
     Task<ConnectionSnapshot?> GetSnapshot();
+
+    /// <summary>
+    /// Closes the connection at API Gateway (DeleteConnection) from the silo, then forgets it. A connection API Gateway
+    /// no longer has (410) is forgotten too; on any other outcome it is kept.
+    /// </summary>
+    Task<CloseResult> Close(string reason);
 }

@@ -55,3 +55,10 @@ public sealed record MemberPage(
     [property: Id(0)] int Total,
     [property: Id(1)] IReadOnlyList<string> Members,
     [property: Id(2)] string? Next);
+
+/// <summary>How a DeleteConnection ended: <paramref name="Outcome"/> names the Management API outcome.</summary>
+[GenerateSerializer, Immutable, Alias("tether.CloseResult")]
+public sealed record CloseResult(
+    [property: Id(0)] bool Closed,
+    [property: Id(1)] string Outcome,
+    [property: Id(2)] int StatusCode);

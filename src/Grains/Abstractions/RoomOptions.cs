@@ -14,6 +14,18 @@ public sealed class RoomOptions
     /// <summary>Rooms larger than this send no presence notices (each notice costs one post per member).</summary>
     public int PresenceMaxMembers { get; set; } = 1000;
 
+    /// <summary>
+    /// A room with more members than this keeps its membership in shard grains instead of one list: a room's state is
+    /// written whole on every join, so one list would cost O(members) per join and hold the whole fan-out on one silo.
+    /// </summary>
+    public int ShardThreshold { get; set; } = 1000;
+
+    /// <summary>Shards a room starts with when it passes <see cref="ShardThreshold"/> (a power of two).</summary>
+    public int InitialShards { get; set; } = 8;
+
+    /// <summary>A shard holding more members than this is split in two, so a join writes at most about this many ids.</summary>
+    public int ShardCapacity { get; set; } = 2000;
+
     public string? DefaultRoom => string.IsNullOrWhiteSpace(Default) ? null : Default;
 }
 
@@ -27,4 +39,16 @@ public sealed class ConnectionOptions
     /// <c>$connect</c> (up to its 29 s integration timeout). A 410 inside this window is checked again after it ends.
     /// </summary>
     public TimeSpan ConnectGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How often a connection asks API Gateway (GetConnection) whether it still exists, in case its <c>$disconnect</c>
+    /// never came (API Gateway sends it best effort). A durable reminder per connection, so it survives silo failures.
+    /// </summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>API Gateway closes every connection after 2 hours: one older than this is dropped without asking.</summary>
+    public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>At most this many sweep checks per second per silo, so a burst of due checks cannot flood API Gateway.</summary>
+    public int SweepChecksPerSecond { get; set; } = 20;
 }

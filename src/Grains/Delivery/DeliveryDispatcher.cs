@@ -26,7 +26,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     private readonly ConcurrentDictionary<string, long> _gone = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string ConnectionId, string? Room)> _goneReports = new();
     private readonly SemaphoreSlim _goneSignal = new(0);
-    private readonly ConcurrentDictionary<string, DeliveryJob> _tracked = new(StringComparer.Ordinal);
+    // Several shards of one room may live on this silo and track the same message: each adds its own job.
+    private readonly ConcurrentDictionary<string, List<DeliveryJob>> _tracked = new(StringComparer.Ordinal);
     private readonly List<Task> _workers = [];
     private readonly Lock _idleLock = new();
     private TaskCompletionSource _idle = NewIdleSignal(completed: true);
@@ -61,7 +62,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         lock (_idleLock) return _idle.Task;
     }
 
-    public int Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track)
+    public int Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null)
     {
         var job = new DeliveryJob(message, room, _metrics);
         var buckets = new List<string>?[_lanes.Length];
@@ -74,7 +75,11 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         }
 
         job.Start(count);
-        if (track) _tracked[message.Id] = job;
+        if (track)
+        {
+            var jobs = _tracked.GetOrAdd(trackingKey ?? message.Id, _ => []);
+            lock (jobs) jobs.Add(job);
+        }
         if (count == 0) return 0;
 
         if (!_accepting)
@@ -97,24 +102,29 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         return count;
     }
 
-    public async Task<DeliverySummary> WaitAsync(string messageId, TimeSpan timeout)
+    public async Task<DeliverySummary> WaitAsync(string trackingKey, TimeSpan timeout)
     {
-        if (!_tracked.TryGetValue(messageId, out var job))
+        var messageId = trackingKey;
+        if (!_tracked.TryGetValue(trackingKey, out var tracked))
         {
             return new DeliverySummary(messageId, 0, 0, 0, 0, Complete: false);
         }
+        DeliveryJob[] jobs;
+        lock (tracked) jobs = [.. tracked];
+        if (jobs.Length > 0) messageId = jobs[0].Message.Id;
+        var all = Task.WhenAll(jobs.Select(j => j.Completion));
         try
         {
-            return await job.Completion.WaitAsync(timeout, _time).ConfigureAwait(false);
+            await all.WaitAsync(timeout, _time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            return job.Summary(complete: false);
         }
-        finally
-        {
-            if (job.Completion.IsCompleted) _tracked.TryRemove(messageId, out _);
-        }
+        var complete = all.IsCompletedSuccessfully;
+        if (complete) _tracked.TryRemove(trackingKey, out _);
+        return jobs.Select(j => j.Summary(j.Completion.IsCompleted)).Aggregate(
+            new DeliverySummary(messageId, 0, 0, 0, 0, complete),
+            (sum, s) => sum with { Recipients = sum.Recipients + s.Recipients, Delivered = sum.Delivered + s.Delivered, Gone = sum.Gone + s.Gone, Failed = sum.Failed + s.Failed });
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -310,9 +320,11 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             if (expires < now) _gone.TryRemove(id, out _);
         }
         var cutoff = _time.GetUtcNow() - _options.TrackedSummaryRetention;
-        foreach (var (id, job) in _tracked)
+        foreach (var (id, jobs) in _tracked)
         {
-            if (job.FinishedAt is { } finished && finished < cutoff) _tracked.TryRemove(id, out _);
+            bool stale;
+            lock (jobs) stale = jobs.TrueForAll(j => j.FinishedAt is { } finished && finished < cutoff);
+            if (stale) _tracked.TryRemove(id, out _);
         }
     }
 

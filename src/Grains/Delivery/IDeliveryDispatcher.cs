@@ -11,9 +11,11 @@ public interface IDeliveryDispatcher
     /// <summary>
     /// Queues <paramref name="message"/> for each recipient. <paramref name="stream"/> names the source (a room, a user,
     /// direct messages) for ordering and fairness; <paramref name="room"/> is reported with a 410 so the room heals.
+    /// A tracked message is waited for by <paramref name="trackingKey"/> (default: the message id); room shards use
+    /// their own keys because several shards of one room may share a silo.
     /// </summary>
-    int Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track);
+    int Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null);
 
     /// <summary>Waits for a tracked message's deliveries; the summary says whether they all finished in time.</summary>
-    Task<DeliverySummary> WaitAsync(string messageId, TimeSpan timeout);
+    Task<DeliverySummary> WaitAsync(string trackingKey, TimeSpan timeout);
 }

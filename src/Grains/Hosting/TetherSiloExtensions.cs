@@ -22,7 +22,12 @@ public static class TetherSiloExtensions
         var services = silo.Services;
         services.AddTetherOptions(configuration);
         services.AddOptions<ConnectionOptions>().Bind(configuration.GetSection(ConnectionOptions.Section))
-            .Validate(o => o.ConnectGracePeriod >= TimeSpan.Zero, "Connections:ConnectGracePeriod must not be negative.").ValidateOnStart();
+            .Validate(o => o.ConnectGracePeriod >= TimeSpan.Zero, "Connections:ConnectGracePeriod must not be negative.")
+            .Validate(o => o.SweepInterval >= TimeSpan.FromSeconds(1), "Connections:SweepInterval must be at least 1 second (Orleans reminders also enforce their minimum period).")
+            .Validate(o => o.MaxLifetime > TimeSpan.Zero, "Connections:MaxLifetime must be positive.")
+            .Validate(o => o.SweepChecksPerSecond >= 1, "Connections:SweepChecksPerSecond must be at least 1.")
+            .ValidateOnStart();
+        services.AddSingleton<SweepLimiter>();
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ManagementApiOptions>().Bind(configuration.GetSection(ManagementApiOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddTimeProvider();
@@ -44,7 +49,7 @@ public static class TetherSiloExtensions
         });
         services.AddSingleton<DeliveryDispatcher>();
         services.AddSingleton<IDeliveryDispatcher>(sp => sp.GetRequiredService<DeliveryDispatcher>());
-        services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DispatcherLifecycle>();
         services.AddHostedService<ManagementApiAnnouncer>();
         return silo;
     }
@@ -69,6 +74,10 @@ public static class TetherSiloExtensions
         services.AddOptions<RoomOptions>().Bind(configuration.GetSection(RoomOptions.Section))
             .Validate(o => o.DefaultRoom is null || RoomNames.IsValid(o.DefaultRoom), "Rooms:Default is not a valid room name.")
             .Validate(o => o.PresenceMaxMembers >= 0, "Rooms:PresenceMaxMembers must not be negative.")
+            .Validate(o => o.ShardThreshold >= 1, "Rooms:ShardThreshold must be at least 1.")
+            .Validate(o => o.InitialShards is >= 1 and <= RoomShards.MaxShards && int.IsPow2(o.InitialShards),
+                $"Rooms:InitialShards must be a power of two between 1 and {RoomShards.MaxShards}.")
+            .Validate(o => o.ShardCapacity >= 2, "Rooms:ShardCapacity must be at least 2.")
             .ValidateOnStart();
         return services;
     }
@@ -76,6 +85,17 @@ public static class TetherSiloExtensions
     private static void TryAddTimeProvider(this IServiceCollection services)
     {
         if (!services.Any(d => d.ServiceType == typeof(TimeProvider))) services.AddSingleton(TimeProvider.System);
+    }
+
+    /// <summary>
+    /// Runs the dispatcher inside the silo's lifecycle rather than as a hosted service: on shutdown Orleans deactivates
+    /// the grains first (their last messages still reach the dispatcher), and only then does the dispatcher stop
+    /// accepting work and drain its queues, while messaging still works for its 410 reports.
+    /// </summary>
+    private sealed class DispatcherLifecycle(DeliveryDispatcher dispatcher) : ILifecycleParticipant<ISiloLifecycle>
+    {
+        public void Participate(ISiloLifecycle lifecycle) =>
+            lifecycle.Subscribe(nameof(DeliveryDispatcher), ServiceLifecycleStage.ApplicationServices, dispatcher.StartAsync, dispatcher.StopAsync);
     }
 
     /// <summary>Says once, at start, where messages are posted and how they are signed.</summary>

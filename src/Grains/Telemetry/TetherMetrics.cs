@@ -50,7 +50,7 @@ public sealed class TetherMetrics
         _active.Add(1);
     }
 
-    /// <summary><paramref name="reason"/> is <c>disconnect</c> or <c>gone</c>.</summary>
+    /// <summary><paramref name="reason"/> is <c>disconnect</c>, <c>gone</c>, <c>swept</c> or <c>closed</c>.</summary>
     public void Disconnected(string reason)
     {
         _disconnected.Add(1, new KeyValuePair<string, object?>("reason", reason));

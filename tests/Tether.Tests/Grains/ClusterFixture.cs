@@ -21,6 +21,9 @@ public class ClusterFixture : IAsyncLifetime
 
     protected ClusterFixture(TimeSpan connectGracePeriod) => _connectGracePeriod = connectGracePeriod;
 
+    /// <summary>Settings a derived fixture adds or overrides.</summary>
+    protected virtual IEnumerable<KeyValuePair<string, string?>> ExtraSettings => [];
+
     public InMemoryConnections Connections { get; } = new();
     public ManagementApiEmulatorHost Gateway { get; private set; } = null!;
     public InProcessTestCluster Cluster { get; private set; } = null!;
@@ -38,15 +41,23 @@ public class ClusterFixture : IAsyncLifetime
             ["ManagementApi:RetryMaxDelay"] = "00:00:00.100",
             ["Rooms:Default"] = "lobby",
             ["Rooms:PresenceMaxMembers"] = "5",
+            // Low limits, so that every test with more than a handful of members runs through sharded rooms and splits.
+            ["Rooms:ShardThreshold"] = "8",
+            ["Rooms:InitialShards"] = "4",
+            ["Rooms:ShardCapacity"] = "16",
             ["Delivery:MaxConcurrency"] = "32",
             ["Connections:ConnectGracePeriod"] = _connectGracePeriod.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
         };
+        foreach (var (key, value) in ExtraSettings) settings[key] = value;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
 
         var builder = new InProcessTestClusterBuilder(initialSilosCount: 2);
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddMemoryGrainStorage(TetherStorage.Name);
+            silo.UseInMemoryReminderService();
+            // Sweep tests tick every second; Orleans' default floor for a reminder period is a minute.
+            silo.Services.Configure<Orleans.Hosting.ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
             silo.AddTether(configuration, embedded: false);
         });
         Cluster = builder.Build();
@@ -83,4 +94,20 @@ public sealed class GraceClusterFixture : ClusterFixture
 public sealed class GraceClusterTests : ICollectionFixture<GraceClusterFixture>
 {
     public const string Name = "grace-cluster";
+}
+
+/// <summary>A cluster whose connections check with API Gateway every second whether they still exist.</summary>
+public sealed class SweepClusterFixture : ClusterFixture
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings =>
+    [
+        new("Connections:SweepInterval", "00:00:01"),
+        new("Connections:SweepChecksPerSecond", "50"),
+    ];
+}
+
+[CollectionDefinition(Name)]
+public sealed class SweepClusterTests : ICollectionFixture<SweepClusterFixture>
+{
+    public const string Name = "sweep-cluster";
 }

@@ -1,0 +1,48 @@
+using Orleans.Concurrency;
+
+namespace Tether.Abstractions;
+
+/// <summary>
+/// A slice of a large room's membership (key <c>{index}/{room}</c>). Only its room grain calls it. Each shard hands
+/// its members' deliveries to the dispatcher of the silo it lives on, so one room's fan-out uses the whole cluster.
+/// </summary>
+public interface IRoomShardGrain : IGrainWithStringKey
+{
+    /// <summary>Adds a member (idempotent); says whether it was new and how many members the shard now has.</summary>
+    Task<ShardChange> Add(string connectionId);
+
+    /// <summary>Removes a member (idempotent); says whether it was a member and how many members remain.</summary>
+    Task<ShardChange> Remove(string connectionId);
+
+    /// <summary>Replaces the shard's whole membership: used when a room is sharded and when a shard is split off.</summary>
+    Task Replace(IReadOnlyList<string> members, int depth);
+
+    /// <summary>
+    /// Makes the shard own exactly what index and <paramref name="depth"/> give it, dropping members a split moved to a
+    /// sibling (after a crash mid-split), and returns its member count.
+    /// </summary>
+    Task<int> Settle(int depth);
+
+    /// <summary>The members that a split at <paramref name="depth"/> moves to shard <paramref name="index"/>.</summary>
+    [ReadOnly]
+    Task<IReadOnlyList<string>> MembersFor(int index, int depth);
+
+    /// <summary>Queues the message for every member (except one) on this silo's dispatcher; returns the count.</summary>
+    Task<int> Publish(OutboundMessage message, string? exceptConnectionId, bool trackDelivery);
+
+    [AlwaysInterleave]
+    [ResponseTimeout("00:10:00")]
+    Task<DeliverySummary> AwaitDelivery(string messageId, TimeSpan timeout);
+
+    [ReadOnly]
+    Task<bool> IsMember(string connectionId);
+
+    /// <summary>Up to <paramref name="limit"/> members in ordinal order after <paramref name="after"/>.</summary>
+    [ReadOnly]
+    Task<IReadOnlyList<string>> GetMembers(string? after, int limit);
+}
+
+[GenerateSerializer, Immutable, Alias("tether.ShardChange")]
+public sealed record ShardChange(
+    [property: Id(0)] bool Changed,
+    [property: Id(1)] int Count);

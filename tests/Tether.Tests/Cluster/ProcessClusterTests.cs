@@ -1,0 +1,438 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Tether.Abstractions;
+using Tether.Hosting;
+using Tether.LocalGateway;
+using Tether.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Tether.Tests.Cluster;
+
+/// <summary>
+/// The production shape as real processes on loopback: redis-server, three <c>src/Silo</c> processes and the
+/// <c>src/Api</c> process as an Orleans client, posting to the emulated Management API. One test walks through a
+/// crash (<c>kill -9</c> of the busiest room's silo), a graceful silo shutdown mid fan-out (SIGTERM) and the API's
+/// drain, and prints what it measured.
+/// </summary>
+public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
+{
+    private const int ConnectionCount = 3000;
+    private const int RoomCount = 60;
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
+
+    private readonly InMemoryConnections _connections = new();
+    private readonly FaultInjection _faults = new();
+    private readonly string _clusterId = "proc-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly List<NodeProcess> _silos = [];
+    private readonly Dictionary<NodeProcess, int> _siloPorts = [];
+    private readonly List<string> _figures = [];
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
+    private RedisServer _redis = null!;
+    private ManagementApiEmulatorHost _gateway = null!;
+    private NodeProcess _api = null!;
+    private IHost _client = null!;
+    private Uri _apiBase = null!;
+
+    private static string Id(int i) => $"proc{i:D5}Xy=";
+    private static string RoomOf(int i) => $"room-{i % RoomCount}";
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        _gateway = await ManagementApiEmulatorHost.StartAsync(TestCredentials.EmulatorOptions(), _connections, faults: _faults);
+        for (var i = 0; i < 3; i++) _silos.Add(StartSilo($"silo{i}"));
+
+        var apiPort = FreePort.Next();
+        _apiBase = new Uri($"http://127.0.0.1:{apiPort}");
+        _api = NodeProcess.Start("api", "Api", "Tether.Api", new Dictionary<string, string>(Common())
+        {
+            ["ASPNETCORE_URLS"] = _apiBase.ToString(),
+            ["Shutdown__DrainDelay"] = "00:00:03",
+        });
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Orleans:ClusterId"] = _clusterId,
+            ["Orleans:ServiceId"] = _clusterId,
+        }).Build();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.UseOrleansClient(client => client.UseTetherRedisCluster(configuration, _redis.ConnectionString));
+        _client = builder.Build();
+        await RetryAsync(() => _client.StartAsync(), "the test's Orleans client connects");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _client.StopAsync();
+        _client.Dispose();
+        await _api.DisposeAsync();
+        foreach (var silo in _silos) await silo.DisposeAsync();
+        await _gateway.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private Dictionary<string, string> Common() => new()
+    {
+        ["ConnectionStrings__redis"] = _redis.ConnectionString,
+        ["Orleans__ClusterId"] = _clusterId,
+        ["Orleans__ServiceId"] = _clusterId,
+        ["ManagementApi__Endpoint"] = _gateway.ConnectionUrl.ToString(),
+        ["ManagementApi__AccessKeyId"] = TestCredentials.AccessKeyId,
+        ["ManagementApi__SecretAccessKey"] = TestCredentials.SecretAccessKey,
+        ["ManagementApi__Region"] = "us-east-1",
+        ["Logging__LogLevel__Default"] = "Warning",
+        ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
+    };
+
+    private NodeProcess StartSilo(string name)
+    {
+        var siloPort = FreePort.Next();
+        var silo = NodeProcess.Start(name, "Silo", "Tether.Silo", new Dictionary<string, string>(Common())
+        {
+            ["Orleans__Endpoints__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
+            ["Orleans__Endpoints__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Orleans__Endpoints__AdvertisedIPAddress"] = "127.0.0.1",
+            ["Orleans__Endpoints__ListenAddress"] = "127.0.0.1",
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
+            // Notice a dead silo in a few seconds (production keeps Orleans' more patient defaults).
+            ["Orleans__Membership__ProbeTimeout"] = "00:00:01",
+            ["Orleans__Membership__NumMissedProbesLimit"] = "2",
+            ["Rooms__ShardThreshold"] = "200",
+            ["Rooms__InitialShards"] = "8",
+            ["Rooms__ShardCapacity"] = "1000",
+            ["Delivery__MaxConcurrency"] = "32",
+            ["Delivery__DrainTimeout"] = "00:01:00",
+            ["Connections__ConnectGracePeriod"] = "00:00:00",
+        });
+        _siloPorts[silo] = siloPort;
+        return silo;
+    }
+
+    [Fact]
+    public async Task A_killed_silo_loses_no_membership_and_a_terminated_silo_drops_no_accepted_message()
+    {
+        try
+        {
+            await RunAsync();
+        }
+        catch
+        {
+            foreach (var node in _silos.Append(_api)) output.WriteLine($"--- {node.Name} (last lines)\n{node.Output}");
+            throw;
+        }
+        finally
+        {
+            var text = string.Join(Environment.NewLine, _figures);
+            output.WriteLine(text);
+            var directory = Path.Combine(AppContext.BaseDirectory, "figures");
+            Directory.CreateDirectory(directory);
+            await File.WriteAllTextAsync(Path.Combine(directory, "process-cluster.txt"), text);
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        await RetryAsync(async () => (await _http.GetAsync(new Uri(_apiBase, "/health/live"))).EnsureSuccessStatusCode(), "the API is live");
+
+        // Register the connections: every one is in the default room (the busiest) and one of the named rooms.
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < ConnectionCount; i++) _connections.Add(Id(i));
+        await Parallel.ForEachAsync(Enumerable.Range(0, ConnectionCount), new ParallelOptions { MaxDegreeOfParallelism = 24 }, async (i, ct) =>
+            await RetryAsync(async () =>
+            {
+                using var response = await _http.PostAsJsonAsync(new Uri(_apiBase, "/connect"), new { connection_id = Id(i), rooms = RoomOf(i) }, ct);
+                response.EnsureSuccessStatusCode();
+            }, "connect"));
+        Figure($"registered {ConnectionCount} connections in {RoomCount} rooms plus the default room through 3 silos in {clock.ElapsedMilliseconds} ms");
+        await AssertEveryMembershipAsync("after registration");
+
+        // Phase 1: kill -9 the silo that hosts the busiest room while messages keep coming.
+        var victim = await SiloHostingAsync("lobby");
+        using (var senders = new Senders(this))
+        {
+            await senders.WaitForAcceptedAsync(20);
+            var killedAt = Stopwatch.StartNew();
+            victim.Kill();
+            await victim.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            _silos.Remove(victim);
+            var recoveredAt = await senders.WaitForRoomAcceptedAfterAsync("lobby", killedAt);
+            Figure($"kill -9 {victim.Name} (host of the busiest room): the busiest room accepted messages again after {recoveredAt.TotalMilliseconds:F0} ms");
+            // The directory may list the dead silo until membership has declared it dead.
+            var newHost = await RetryAsync(() => SiloHostingAsync("lobby"), "the busiest room is listed on a live silo");
+            Assert.NotSame(victim, newHost);
+            Figure($"the busiest room is listed on {newHost.Name} after {killedAt.ElapsedMilliseconds} ms");
+            await senders.WaitForAcceptedAsync(senders.Accepted + 30);
+            senders.Stop();
+            await senders.Completion;
+            await AssertDeliveredExactlyAsync(senders.AcceptedSince(recoveredAt, killedAt), "after recovery from kill -9");
+            Figure($"messages: {senders.Accepted} accepted, {senders.Refused} refused (503 while the cluster noticed the death)");
+        }
+        await AssertEveryMembershipAsync("after kill -9");
+
+        // Phase 2: a replacement joins; then SIGTERM the silo of the busiest room in the middle of slow fan-outs.
+        _silos.Add(StartSilo("silo3"));
+        await RetryAsync(async () => Assert.Equal(3, (await _client.Services.GetRequiredService<IGrainFactory>()
+            .GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true)).Count), "the replacement silo joins");
+        _faults.Latency = TimeSpan.FromMilliseconds(20);
+        var leaving = await SiloHostingAsync("lobby");
+        var sent = new List<(string Id, string Room, string Sender)>();
+        for (var m = 0; m < 4; m++) sent.Add(await SendAsync(Id(m), "lobby"));
+        var terminatedAt = Stopwatch.StartNew();
+        leaving.Terminate();
+        // Messages keep coming while it drains; they are accepted by the silos that stay.
+        for (var m = 0; m < 20; m++)
+        {
+            if (await TrySendAsync(Id(100 + m), m % 2 == 0 ? "lobby" : RoomOf(100 + m)) is { } accepted) sent.Add(accepted);
+        }
+        await leaving.WaitForExitAsync(Patience);
+        _silos.Remove(leaving);
+        Figure($"SIGTERM {leaving.Name} mid fan-out: exited with code {leaving.ExitCode} after {terminatedAt.ElapsedMilliseconds} ms");
+        Assert.Equal(0, leaving.ExitCode);
+        _faults.Latency = TimeSpan.Zero;
+        await AssertDeliveredExactlyAsync(sent, "across a graceful silo shutdown");
+        await AssertEveryMembershipAsync("after SIGTERM");
+
+        // Phase 3: the API drains: new integration calls answer 503 before the listener closes.
+        _api.Terminate();
+        var draining = await RetryAsync(async () =>
+        {
+            using var response = await _http.PostAsJsonAsync(new Uri(_apiBase, "/connect"), new { connection_id = "drainTest0001=" });
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            return await response.Content.ReadFromJsonAsync<JsonElement>();
+        }, "the API answers 503 while draining");
+        Assert.Equal("draining", draining.GetProperty("code").GetString());
+        await _api.WaitForExitAsync(Patience);
+        Figure($"SIGTERM api: answered 503 draining, then exited with code {_api.ExitCode}");
+        Assert.Equal(0, _api.ExitCode);
+    }
+
+    private void Figure(string line)
+    {
+        _figures.Add(line);
+        output.WriteLine(line);
+    }
+
+    /// <summary>Finds the silo process whose silo port hosts the room's grain.</summary>
+    private async Task<NodeProcess> SiloHostingAsync(string room)
+    {
+        var grains = _client.Services.GetRequiredService<IGrainFactory>();
+        var address = await grains.GetGrain<IManagementGrain>(0).GetActivationAddress(grains.GetGrain<IRoomGrain>(room));
+        if (address is null)
+        {
+            await grains.GetGrain<IRoomGrain>(room).Count();
+            address = await grains.GetGrain<IManagementGrain>(0).GetActivationAddress(grains.GetGrain<IRoomGrain>(room));
+        }
+        return _siloPorts.Single(p => p.Value == address!.Endpoint.Port && _silos.Contains(p.Key)).Key;
+    }
+
+    private async Task AssertEveryMembershipAsync(string when)
+    {
+        var clock = Stopwatch.StartNew();
+        var grains = _client.Services.GetRequiredService<IGrainFactory>();
+        var expected = Enumerable.Range(0, ConnectionCount).GroupBy(RoomOf).ToDictionary(g => g.Key, g => g.Select(Id).ToHashSet());
+        expected["lobby"] = [.. Enumerable.Range(0, ConnectionCount).Select(Id)];
+        foreach (var (room, members) in expected)
+        {
+            var seen = new List<string>();
+            string? after = null;
+            do
+            {
+                var page = await RetryAsync(() => grains.GetGrain<IRoomGrain>(room).GetMembers(after, 1000), "members of " + room);
+                seen.AddRange(page.Members);
+                after = page.Next;
+            }
+            while (after is not null);
+            Assert.Equal(members.Order(StringComparer.Ordinal), seen);
+        }
+        await Parallel.ForEachAsync(Enumerable.Range(0, ConnectionCount), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+        {
+            var snapshot = await RetryAsync(() => grains.GetGrain<IConnectionGrain>(Id(i)).GetSnapshot(), "connection state");
+            Assert.Equal(["lobby", RoomOf(i)], snapshot!.Rooms);
+        });
+        Figure($"{when}: all {ConnectionCount} connections and {expected.Count} rooms' memberships intact (checked in {clock.ElapsedMilliseconds} ms)");
+    }
+
+    /// <summary>Every accepted message reaches each member of its room exactly once and nobody else.</summary>
+    private async Task AssertDeliveredExactlyAsync(List<(string Id, string Room, string Sender)> messages, string when)
+    {
+        var expected = messages.ToDictionary(m => m.Id, m => m.Room == "lobby" ? ConnectionCount : ConnectionCount / RoomCount);
+        var total = expected.Values.Sum();
+        var clock = Stopwatch.StartNew();
+        Dictionary<string, Dictionary<string, int>> receipts = [];
+        while (true)
+        {
+            receipts = Receipts(expected.Keys.ToHashSet());
+            if (receipts.Values.Sum(r => r.Values.Sum()) >= total || clock.Elapsed > Patience) break;
+            await Task.Delay(250);
+        }
+        foreach (var (id, room, _) in messages)
+        {
+            var members = room == "lobby"
+                ? Enumerable.Range(0, ConnectionCount).Select(Id)
+                : Enumerable.Range(0, ConnectionCount).Where(i => RoomOf(i) == room).Select(Id);
+            var got = receipts.GetValueOrDefault(id) ?? [];
+            Assert.Equal(members.Order(StringComparer.Ordinal), got.Keys.Order(StringComparer.Ordinal));
+            Assert.All(got.Values, n => Assert.Equal(1, n));
+        }
+        Figure($"{when}: {messages.Count} accepted messages, {total} deliveries, each to exactly its room's members once (all in within {clock.ElapsedMilliseconds} ms)");
+    }
+
+    private Dictionary<string, Dictionary<string, int>> Receipts(HashSet<string> messageIds)
+    {
+        var receipts = new Dictionary<string, Dictionary<string, int>>(StringComparer.Ordinal);
+        for (var i = 0; i < ConnectionCount; i++)
+        {
+            foreach (var payload in _connections.Received(Id(i)))
+            {
+                using var document = JsonDocument.Parse(payload);
+                if (!document.RootElement.TryGetProperty("id", out var idElement) || idElement.GetString() is not { } id || !messageIds.Contains(id)) continue;
+                var perConnection = receipts.TryGetValue(id, out var r) ? r : receipts[id] = new(StringComparer.Ordinal);
+                perConnection[Id(i)] = perConnection.GetValueOrDefault(Id(i)) + 1;
+            }
+        }
+        return receipts;
+    }
+
+    private async Task<(string Id, string Room, string Sender)> SendAsync(string sender, string room) =>
+        await RetryAsync(async () => await TrySendAsync(sender, room) ?? throw new TimeoutException("not accepted"), "send to " + room);
+
+    /// <summary>Sends as API Gateway would; returns the message when the API accepted it (200), null when it refused (503).</summary>
+    private async Task<(string Id, string Room, string Sender)?> TrySendAsync(string sender, string room)
+    {
+        using var response = await _http.PostAsJsonAsync(new Uri(_apiBase, "/handle-event"),
+            new { connection_id = sender, body = new { action = "sendmessage", room, message = "m" } });
+        if (response.StatusCode == HttpStatusCode.ServiceUnavailable) return null;
+        response.EnsureSuccessStatusCode();
+        var reply = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return (reply.GetProperty("id").GetString()!, room, sender);
+    }
+
+    private static Task<bool> RetryAsync(Func<Task> action, string what) => RetryAsync(async () =>
+    {
+        await action();
+        return true;
+    }, what);
+
+    /// <summary>Retries while the cluster is starting or noticing a death; gives up after <see cref="Patience"/>.</summary>
+    private static async Task<T> RetryAsync<T>(Func<Task<T>> action, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return await action();
+            }
+            catch (Exception e) when (clock.Elapsed < Patience && e is not OutOfMemoryException)
+            {
+                await Task.Delay(200);
+            }
+            catch (Exception e)
+            {
+                throw new TimeoutException($"Gave up waiting for: {what}", e);
+            }
+        }
+    }
+
+    /// <summary>Two loops sending to rooms (one in three to the busiest room) and recording what the API accepted and when.</summary>
+    private sealed class Senders : IDisposable
+    {
+        private readonly ProcessClusterTests _test;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly List<(string Id, string Room, string Sender, TimeSpan At)> _accepted = [];
+        private int _refused;
+
+        public Senders(ProcessClusterTests test)
+        {
+            _test = test;
+            Completion = Task.WhenAll(Enumerable.Range(0, 2).Select(RunAsync));
+        }
+
+        public Task Completion { get; }
+
+        public int Accepted
+        {
+            get { lock (_accepted) return _accepted.Count; }
+        }
+
+        public int Refused => Volatile.Read(ref _refused);
+
+        public void Stop() => _stop.Cancel();
+
+        public async Task WaitForAcceptedAsync(int count)
+        {
+            var clock = Stopwatch.StartNew();
+            while (Accepted < count)
+            {
+                if (clock.Elapsed > Patience) throw new TimeoutException($"only {Accepted} of {count} messages accepted");
+                await Task.Delay(100);
+            }
+        }
+
+        /// <summary>Waits until the room accepts a message sent after <paramref name="since"/> started; returns how long that took.</summary>
+        public async Task<TimeSpan> WaitForRoomAcceptedAfterAsync(string room, Stopwatch since)
+        {
+            var origin = _clock.Elapsed - since.Elapsed;
+            while (true)
+            {
+                lock (_accepted)
+                {
+                    var first = _accepted.FirstOrDefault(a => a.Room == room && a.At > origin);
+                    if (first.Id is not null) return first.At - origin;
+                }
+                if (since.Elapsed > Patience) throw new TimeoutException($"{room} accepted nothing after the kill");
+                await Task.Delay(50);
+            }
+        }
+
+        /// <summary>Messages accepted once the cluster had recovered.</summary>
+        public List<(string Id, string Room, string Sender)> AcceptedSince(TimeSpan recovery, Stopwatch since)
+        {
+            var origin = _clock.Elapsed - since.Elapsed;
+            lock (_accepted) return [.. _accepted.Where(a => a.At - origin >= recovery).Select(a => (a.Id, a.Room, a.Sender))];
+        }
+
+        private async Task RunAsync(int lane)
+        {
+            for (var n = lane; !_stop.IsCancellationRequested; n += 2)
+            {
+                var room = n % 3 == 0 ? "lobby" : RoomOf(n % ConnectionCount);
+                var sender = Id(n % ConnectionCount);
+                // The accept time is taken before the call, so a message counts as "after recovery" only if it was sent after it.
+                var at = _clock.Elapsed;
+                try
+                {
+                    if (await _test.TrySendAsync(sender, room) is { } accepted)
+                    {
+                        lock (_accepted) _accepted.Add((accepted.Id, accepted.Room, accepted.Sender, at));
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref _refused);
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    Interlocked.Increment(ref _refused);
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _stop.Dispose();
+        }
+    }
+}
