@@ -1,6 +1,7 @@
 using Tether.Abstractions;
 using Tether.Api.Admin;
 using Tether.Api.Integration;
+using Tether.Api.Security;
 using Tether.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -22,17 +23,12 @@ builder.UseOrleans(silo =>
 });
 
 builder.Services.AddTetherOptions(configuration);
-builder.Services.Configure<IntegrationOptions>(configuration.GetSection(IntegrationOptions.Section));
-builder.Services.Configure<ManagementOptions>(configuration.GetSection(ManagementOptions.Section));
+builder.Services.AddTetherSecurity(configuration);
 builder.Services.AddProblemDetails();
 
 var app = builder.Build();
 
 app.Logger.LogInformation("Tether starting in embedded mode (one process: API and silo, in-memory state)");
-if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ManagementOptions>>().Value.ApiKeys.Count == 0)
-{
-    app.Logger.LogInformation("No management API key is configured: /api answers 401 until Management__ApiKeys__0 is set");
-}
 
 app.UseStatusCodePages();
 app.MapIntegrationEndpoints();

@@ -7,14 +7,17 @@ namespace Tether;
 public sealed class RoomGrain(
     [PersistentState("room", TetherStorage.Name)] IPersistentState<RoomState> state,
     IDeliveryDispatcher dispatcher,
-    IOptions<RoomOptions> roomOptions) : Grain, IRoomGrain
+    IOptions<RoomOptions> roomOptions,
+    IOptions<LimitOptions> limitOptions) : Grain, IRoomGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
+    private readonly int _maxMembers = limitOptions.Value.MaxMembersPerRoom;
     private HashSet<string> Members => state.State.Members;
     private string Name => this.GetPrimaryKeyString();
 
     public async Task<int> Join(string connectionId, string? user)
     {
+        if (_maxMembers > 0 && Members.Count >= _maxMembers && !Members.Contains(connectionId)) return IRoomGrain.Full;
         if (Members.Add(connectionId))
         {
             await state.WriteStateAsync();

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Tether.Abstractions;
+using Tether.Api.Security;
 
 namespace Tether.Api.Integration;
 
@@ -11,14 +12,16 @@ internal static class IntegrationEndpoints
 {
     public static IEndpointRouteBuilder MapIntegrationEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("").WithTags("Integration");
+        var group = app.MapGroup("").WithTags("Integration").AddEndpointFilter<IntegrationSecretFilter>();
         group.MapPost("/connect", ConnectAsync);
         group.MapMethods("/disconnect", [HttpMethods.Delete, HttpMethods.Post], DisconnectAsync);
         group.MapPost("/handle-event", HandleEventAsync);
         return app;
     }
 
-    private static async Task<IResult> ConnectAsync(HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options, TimeProvider time)
+    private static async Task<IResult> ConnectAsync(
+        HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options, IOptions<LimitOptions> limits,
+        IOptions<RoomOptions> roomOptions, UserTokenValidator tokens, TimeProvider time)
     {
         var (document, error) = await JsonBody.ReadAsync(request, options.Value.MaxBodyBytes, request.HttpContext.RequestAborted);
         if (error is not null) return Replies.Error(error);
@@ -36,11 +39,28 @@ internal static class IntegrationEndpoints
             if (error is not null) return Replies.Error(error);
             var requestId = JsonBody.OptionalString(root, "request_id", 128, out error);
             if (error is not null) return Replies.Error(error);
-            if (Rooms(root, out error) is not { } rooms) return Replies.Error(error!);
+            if (Rooms(root, limits.Value, roomOptions.Value, out error) is not { } rooms) return Replies.Error(error!);
             if (ConnectedAt(root, time, out error) is not { } connectedAt) return Replies.Error(error!);
 
+            IReadOnlyList<string>? allowedRooms = null;
+            if (tokens.Enabled)
+            {
+                var token = JsonBody.OptionalString(root, "token", int.MaxValue, out error);
+                if (error is not null) return Replies.Error(401, "invalid_token", error.Message);
+                var check = await tokens.CheckAsync(token);
+                if (!check.Accepted) return Replies.Error(401, check.ErrorCode!, check.ErrorMessage!);
+                // The token decides who this is: a "user" field from the template cannot override it.
+                user = check.User;
+                allowedRooms = check.AllowedRooms;
+                var defaultRoom = roomOptions.Value.DefaultRoom;
+                if (rooms.FirstOrDefault(r => r != defaultRoom && !RoomPatterns.Allows(allowedRooms, r)) is { } forbidden)
+                {
+                    return Replies.Error(403, "room_forbidden", $"The token does not allow room '{forbidden}'.");
+                }
+            }
+
             var result = await grains.GetGrain<IConnectionGrain>(connectionId)
-                .Connect(new ConnectRequest(Blank(user), rooms, connectedAt, Blank(sourceIp), Blank(userAgent), requestId));
+                .Connect(new ConnectRequest(Blank(user), rooms, connectedAt, Blank(sourceIp), Blank(userAgent), requestId, allowedRooms));
             return Results.Json(new JsonObject
             {
                 ["type"] = "connected",
@@ -67,7 +87,8 @@ internal static class IntegrationEndpoints
         }
     }
 
-    private static async Task<IResult> HandleEventAsync(HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options)
+    private static async Task<IResult> HandleEventAsync(
+        HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options, IOptions<LimitOptions> limits)
     {
         var (document, error) = await JsonBody.ReadAsync(request, options.Value.MaxBodyBytes, request.HttpContext.RequestAborted);
         if (error is not null) return Replies.Error(error);
@@ -76,7 +97,7 @@ internal static class IntegrationEndpoints
             var root = document!.RootElement;
             if (ConnectionId(root, out error) is not { } connectionId) return Replies.Error(error!);
             var body = root.TryGetProperty("body", out var b) ? b : default;
-            var (command, invalid) = ClientMessageParser.Parse(body);
+            var (command, invalid) = ClientMessageParser.Parse(body, limits.Value);
             if (invalid is not null) return Replies.Error(invalid);
 
             var reply = await grains.GetGrain<IConnectionGrain>(connectionId).Handle(command!);
@@ -103,7 +124,7 @@ internal static class IntegrationEndpoints
     }
 
     /// <summary><c>rooms</c>: a JSON array of names, or one comma-separated string (what a query-string template yields).</summary>
-    private static List<string>? Rooms(JsonElement root, out BodyError? error)
+    private static List<string>? Rooms(JsonElement root, LimitOptions limits, RoomOptions roomOptions, out BodyError? error)
     {
         error = null;
         var rooms = new List<string>();
@@ -116,17 +137,20 @@ internal static class IntegrationEndpoints
                 value.EnumerateArray().Select(e => e.GetString()),
             _ => [null],
         };
+        // The default room is joined as well, so it counts against the per-connection limit.
+        var max = limits.MaxRoomsPerConnection > 0 ? limits.MaxRoomsPerConnection - (roomOptions.DefaultRoom is null ? 0 : 1) : int.MaxValue;
         foreach (var name in names)
         {
-            if (!RoomNames.IsValid(name))
+            if (!limits.IsValidRoomName(name))
             {
                 error = new BodyError(400, "invalid_room",
-                    $"\"rooms\" must be an array of room names or a comma-separated string; a name is 1 to {RoomNames.MaxLength} characters without spaces or control characters.");
+                    $"\"rooms\" must be an array of room names or a comma-separated string. {limits.RoomNameRule}");
                 return null;
             }
-            if (rooms.Count == 100)
+            if (name == roomOptions.DefaultRoom || rooms.Contains(name!, StringComparer.Ordinal)) continue;
+            if (rooms.Count >= max)
             {
-                error = new BodyError(400, "invalid_room", "At most 100 rooms may be joined at connect.");
+                error = new BodyError(400, "too_many_rooms", $"A connection may be in at most {limits.MaxRoomsPerConnection} rooms, the default room included.");
                 return null;
             }
             rooms.Add(name!);
@@ -155,13 +179,4 @@ internal static class IntegrationEndpoints
     }
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
-}
-
-/// <summary>Integration endpoint settings (configuration section <c>Integration</c>).</summary>
-public sealed class IntegrationOptions
-{
-    public const string Section = "Integration";
-
-    /// <summary>Largest request body accepted; a 128 KiB message can grow when a template escapes it.</summary>
-    public int MaxBodyBytes { get; set; } = 1024 * 1024;
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -65,6 +66,8 @@ public static class TetherSiloExtensions
             .Validate(o => o.DefaultRoom is null || RoomNames.IsValid(o.DefaultRoom), "Rooms:Default is not a valid room name.")
             .Validate(o => o.PresenceMaxMembers >= 0, "Rooms:PresenceMaxMembers must not be negative.")
             .ValidateOnStart();
+        services.AddOptions<LimitOptions>().Bind(configuration.GetSection(LimitOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LimitOptions>, LimitOptionsValidator>());
         return services;
     }
 
