@@ -268,7 +268,8 @@ internal sealed class JwtOptionsValidator : IValidateOptions<JwtOptions>
 {
     public ValidateOptionsResult Validate(string? name, JwtOptions options)
     {
-        var configuredAnything = options.Issuers.Count > 0 || options.Audiences.Count > 0 || !string.IsNullOrEmpty(options.RoomsClaim);
+        var configuredAnything = options.Issuers.Any(i => !string.IsNullOrWhiteSpace(i)) ||
+            options.Audiences.Any(a => !string.IsNullOrWhiteSpace(a)) || !string.IsNullOrEmpty(options.RoomsClaim);
         if (!options.Enabled)
         {
             return configuredAnything
