@@ -39,7 +39,8 @@ internal static class AdminEndpoints
         }
 
         var limit = options.Value.MaxWait;
-        var timeout = timeoutSeconds is > 0 && TimeSpan.FromSeconds(timeoutSeconds.Value) < limit ? TimeSpan.FromSeconds(timeoutSeconds.Value) : limit;
+        // Compared as seconds first: TimeSpan.FromSeconds overflows on huge or infinite values.
+        var timeout = timeoutSeconds is > 0 && timeoutSeconds.Value < limit.TotalSeconds ? TimeSpan.FromSeconds(timeoutSeconds.Value) : limit;
         var summary = await grain.AwaitDelivery(receipt.MessageId, timeout);
         return Results.Json(new JsonObject
         {

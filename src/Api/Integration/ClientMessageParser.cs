@@ -19,9 +19,8 @@ internal static class ClientMessageParser
             case JsonValueKind.Object:
                 return ParseObject(body, limits);
             case JsonValueKind.String:
-                var text = body.GetString()!;
                 // A template like "body": "$util.escapeJavaScript($input.body)" delivers the client's JSON as a string.
-                if (text.AsSpan().TrimStart().StartsWith("{"))
+                if (JsonBody.TryGetText(body, out var text) && text.AsSpan().TrimStart().StartsWith("{"))
                 {
                     try
                     {
@@ -101,7 +100,14 @@ internal static class ClientMessageParser
             error = Invalid($"\"{name}\" must be a string.");
             return false;
         }
-        value = element.GetString();
+        if (!JsonBody.TryGetText(element, out var text))
+        {
+            error = name == "room"
+                ? new BodyError(400, "invalid_room", $"\"{name}\" is not valid text (it has a broken surrogate pair).")
+                : Invalid($"\"{name}\" is not valid text (it has a broken surrogate pair).");
+            return false;
+        }
+        value = text;
         return true;
     }
 

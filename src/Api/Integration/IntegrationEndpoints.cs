@@ -78,8 +78,10 @@ internal static class IntegrationEndpoints
         {
             var root = document!.RootElement;
             if (ConnectionId(root, out error) is not { } connectionId) return Replies.Error(error!);
-            var reason = root.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
-            var status = root.TryGetProperty("status_code", out var s) ? s.ToString() : null;
+            var reason = root.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String && JsonBody.TryGetText(r, out var text) ? text : null;
+            var status = root.TryGetProperty("status_code", out var s) && s.ValueKind is JsonValueKind.Number or JsonValueKind.String && JsonBody.TryGetText(s, out var code)
+                ? (s.ValueKind == JsonValueKind.Number ? s.GetRawText() : code)
+                : null;
             var why = string.Join(' ', new[] { status, reason }.Where(x => !string.IsNullOrEmpty(x)).Select(x => x!.Length > 120 ? x[..120] : x));
 
             await grains.GetGrain<IConnectionGrain>(connectionId).Disconnect(why.Length == 0 ? "$disconnect" : "$disconnect " + why);
@@ -113,8 +115,7 @@ internal static class IntegrationEndpoints
             error = new BodyError(400, "invalid_connection_id", "\"connection_id\" (a string) is required.");
             return null;
         }
-        var id = value.GetString();
-        if (!ConnectionIds.IsValid(id))
+        if (!JsonBody.TryGetText(value, out var id) || !ConnectionIds.IsValid(id))
         {
             error = new BodyError(400, "invalid_connection_id",
                 $"\"connection_id\" must be 1 to {Abstractions.ConnectionIds.MaxLength} characters of A-Z, a-z, 0-9, '-', '_', '+', '/' and '='.");
@@ -132,9 +133,11 @@ internal static class IntegrationEndpoints
 
         IEnumerable<string?> names = value.ValueKind switch
         {
-            JsonValueKind.String => value.GetString()!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            JsonValueKind.String => JsonBody.TryGetText(value, out var list)
+                ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                : new string?[] { null },
             JsonValueKind.Array when value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) =>
-                value.EnumerateArray().Select(e => e.GetString()),
+                value.EnumerateArray().Select(e => JsonBody.TryGetText(e, out var name) ? name : null),
             _ => [null],
         };
         // The default room is joined as well, so it counts against the per-connection limit.
@@ -163,12 +166,12 @@ internal static class IntegrationEndpoints
     {
         error = null;
         if (!root.TryGetProperty("connected_at", out var value) || value.ValueKind == JsonValueKind.Null) return time.GetUtcNow();
-        long ms;
+        long ms = 0;
         var ok = value.ValueKind switch
         {
             JsonValueKind.Number => value.TryGetInt64(out ms),
-            JsonValueKind.String => long.TryParse(value.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out ms),
-            _ => (ms = 0) == 1,
+            JsonValueKind.String => JsonBody.TryGetText(value, out var text) && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ms),
+            _ => false,
         };
         if (!ok || ms < 0 || ms > 253_402_300_799_999)
         {
