@@ -11,7 +11,8 @@ public sealed class IntegrationSecretTests(SecurityFixture fixture)
         null,
         "",
         "gateway-secret-current-7f3a9c2e5b8",        // one character short
-        "gateway-secret-current-7f3a9c2e5b8d ",      // trailing space
+        "gateway-secret-current-7f3a9c2e5b8d%20",    // an encoded space is not white space
+        "gateway-secret-current-7f3a9c2e5b8d\t0",    // a tab inside
         "gateway-secret-current-7f3a9c2e5b8D",       // last character's case
         "gateway-secret-current-7f3a9c2e5b8dx",      // one character long
         "GATEWAY-SECRET-CURRENT-7F3A9C2E5B8D",

@@ -15,7 +15,7 @@ using Tether.Tests.Support;
 namespace Tether.Tests.Security;
 
 /// <summary>
-/// The real API with everything security-related switched on: two integration secrets (rotation), end-user JWTs
+/// The real API on Kestrel with everything security-related switched on: two integration secrets (rotation), end-user JWTs
 /// with an HMAC key, an RSA PEM key and an EC key in a JWKS, a rooms claim, two API keys, and every log entry
 /// captured. Subclasses change settings.
 /// </summary>
@@ -82,7 +82,10 @@ public class SecurityFixture : IAsyncLifetime
             foreach (var (key, value) in Settings()) web.UseSetting(key, value);
             web.ConfigureLogging(logging => logging.AddProvider(Logs));
         });
-        _ = Factory.Server;
+        // Real Kestrel on loopback rather than the in-memory test server: hostile requests meet the same HTTP parsing
+        // (paths, headers, body sizes) they would in production.
+        Factory.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0));
+        Factory.StartServer();
         await Task.CompletedTask;
     }
 
