@@ -35,7 +35,13 @@ internal sealed class ApiKeyFilter(IOptionsMonitor<ManagementOptions> options) :
         }
 
         var presented = Presented(context.HttpContext.Request);
-        if (presented is null || !keys.Any(k => FixedTimeEquals(k, presented)))
+        // Every key is compared (no early exit), so timing does not tell which key of a rotation matched.
+        var match = false;
+        if (presented is not null)
+        {
+            foreach (var key in keys) match |= FixedTimeEquals(key, presented);
+        }
+        if (!match)
         {
             context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
             return ValueTask.FromResult<object?>(Results.Problem(statusCode: 401, title: "Unauthorized",
