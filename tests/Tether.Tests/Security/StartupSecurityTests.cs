@@ -64,11 +64,16 @@ public sealed class StartupSecurityTests
     [InlineData("Jwt:PublicKeys:0", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")]
     public async Task Unsafe_or_broken_settings_stop_the_start_with_a_clear_message(string key, string value)
     {
-        (string, string)[] settings = key.StartsWith("Jwt:", StringComparison.Ordinal) ? [(key, value), ("Jwt:Audiences:0", "tether")] : [(key, value)];
-        await using var host = Host("Development", new CapturedLogs(), settings);
+        var settings = new List<(string, string)> { (key, value) };
+        if (key.StartsWith("Jwt:", StringComparison.Ordinal))
+        {
+            settings.Add(("Jwt:Audiences:0", "tether"));
+            if (key != "Jwt:Issuers:0") settings.Add(("Jwt:Issuers:0", "https://issuer.example"));
+        }
+        await using var host = Host("Development", new CapturedLogs(), [.. settings]);
         var failure = StartFailure(host);
-        var setting = key[..key.LastIndexOf(':')].Replace(":0", "", StringComparison.Ordinal);
-        Assert.Contains(setting.Split(':')[0], failure, StringComparison.Ordinal);
+        // The message names the setting that is wrong.
+        Assert.Contains(key.EndsWith(":0", StringComparison.Ordinal) ? key[..^2] : key, failure, StringComparison.Ordinal);
         if (key.Contains("Secret", StringComparison.Ordinal) || key.Contains("Key", StringComparison.Ordinal))
         {
             Assert.DoesNotContain(value, failure, StringComparison.Ordinal);
