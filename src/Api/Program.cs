@@ -2,6 +2,7 @@ using Tether.Api.Admin;
 using Tether.Api.Hosting;
 using Tether.Api.Integration;
 using Tether.Api.OpenApi;
+using Tether.Api.Security;
 using Tether.Hosting;
 using Tether.Telemetry;
 
@@ -12,8 +13,7 @@ var configuration = builder.Configuration;
 var embedded = builder.AddTetherOrleans();
 
 builder.Services.AddTetherOptions(configuration);
-builder.Services.Configure<IntegrationOptions>(configuration.GetSection(IntegrationOptions.Section));
-builder.Services.Configure<ManagementOptions>(configuration.GetSection(ManagementOptions.Section));
+builder.Services.AddTetherSecurity(configuration);
 builder.Services.AddProblemDetails();
 builder.Services.AddTetherOpenApi();
 builder.AddTetherOperations(new TetherHostDescription("api",

@@ -16,7 +16,8 @@ public sealed partial class ConnectionGrain(
     TimeProvider time,
     TetherMetrics metrics,
     SweepLimiter sweepLimiter,
-    ILogger<ConnectionGrain> logger) : Grain, IConnectionGrain, IRemindable
+    ILogger<ConnectionGrain> logger,
+    IOptions<LimitOptions> limitOptions) : Grain, IConnectionGrain, IRemindable
 {
     /// <summary>The durable reminder that checks, now and then, whether API Gateway still has this connection.</summary>
     public const string SweepReminder = "sweep";
@@ -27,7 +28,13 @@ public sealed partial class ConnectionGrain(
     private readonly RoomOptions _rooms = roomOptions.Value;
     private readonly TimeSpan _grace = connectionOptions.Value.ConnectGracePeriod;
     private readonly ConnectionOptions _connectionOptions = connectionOptions.Value;
+    private readonly LimitOptions _limits = limitOptions.Value;
     private IGrainTimer? _recheck;
+    // Messages-per-second token bucket. It lives here because every message of a connection passes through this one
+    // activation in the cluster, whichever API node API Gateway called: a per-node limiter would multiply the limit
+    // by the number of nodes. Not persisted: a reactivated grain starts with a full bucket.
+    private double _tokens = double.NaN;
+    private long _refilledAt;
     private ConnectionState State => state.State;
     private string Id => this.GetPrimaryKeyString();
 
@@ -49,6 +56,7 @@ public sealed partial class ConnectionGrain(
         State.UserAgent = request.UserAgent;
         State.AcceptedAt = time.GetUtcNow();
         State.Rooms = new HashSet<string>(rooms, StringComparer.Ordinal);
+        State.AllowedRooms = request.AllowedRooms?.ToList();
         await state.WriteStateAsync();
         // Registered once per connection and never on disconnect (that would cost a storage call per $disconnect):
         // a tick that finds the connection gone unregisters it.
@@ -56,9 +64,18 @@ public sealed partial class ConnectionGrain(
         var firstTick = _connectionOptions.SweepInterval + _connectionOptions.SweepInterval * Random.Shared.NextDouble();
         await this.RegisterOrUpdateReminder(SweepReminder, firstTick, _connectionOptions.SweepInterval);
 
-        var joins = rooms.Select(r => (Task)Room(r).Join(Id, State.User)).ToList();
-        if (State.User is { } user) joins.Add(GrainFactory.GetGrain<IUserGrain>(user).AddConnection(Id));
-        await Task.WhenAll(joins);
+        var joins = rooms.Select(r => Room(r).Join(Id, State.User)).ToList();
+        var userJoin = State.User is { } user ? GrainFactory.GetGrain<IUserGrain>(user).AddConnection(Id) : Task.CompletedTask;
+        var counts = await Task.WhenAll(joins);
+        await userJoin;
+        // A full room is left out rather than refusing the whole connection.
+        var full = rooms.Where((_, i) => counts[i] == IRoomGrain.Full).ToList();
+        if (full.Count > 0)
+        {
+            State.Rooms.ExceptWith(full);
+            await state.WriteStateAsync();
+            rooms = [.. rooms.Except(full, StringComparer.Ordinal)];
+        }
         metrics.Connected();
         LogConnected(Id, State.User, rooms.Count);
         return new ConnectResult(AlreadyConnected: false, rooms);
@@ -142,6 +159,11 @@ public sealed partial class ConnectionGrain(
             return Task.FromResult(ClientReply.Error(404, "unknown_connection",
                 "This connection is not registered (it never connected, or it has disconnected)."));
         }
+        if (!TryTakeMessageToken())
+        {
+            return Task.FromResult(ClientReply.Error(429, "rate_limited",
+                $"Too many messages: at most {_limits.MessagesPerSecond} per second (bursts of {_limits.MessageBurst}) per connection."));
+        }
         return command switch
         {
             JoinRoom join => JoinAsync(join.Room),
@@ -181,8 +203,24 @@ public sealed partial class ConnectionGrain(
         {
             return ClientReply.Error(400, "invalid_message", "joinroom needs a \"room\" (this server has no default room).");
         }
-        if (State.Rooms.Add(name)) await state.WriteStateAsync();
+        if (Forbidden(name) is { } forbidden) return forbidden;
+        var added = State.Rooms.Add(name);
+        if (added && _limits.MaxRoomsPerConnection > 0 && State.Rooms.Count > _limits.MaxRoomsPerConnection)
+        {
+            State.Rooms.Remove(name);
+            return ClientReply.Error(403, "too_many_rooms", $"A connection may be in at most {_limits.MaxRoomsPerConnection} rooms; leave one first.");
+        }
+        if (added) await state.WriteStateAsync();
         var members = await Room(name).Join(Id, State.User);
+        if (members == IRoomGrain.Full)
+        {
+            if (added)
+            {
+                State.Rooms.Remove(name);
+                await state.WriteStateAsync();
+            }
+            return ClientReply.Error(403, "room_full", $"Room '{name}' has reached its limit of {_limits.MaxMembersPerRoom} members.");
+        }
         return new ClientReply(200, "joined", Room: name, Members: members);
     }
 
@@ -204,6 +242,7 @@ public sealed partial class ConnectionGrain(
         {
             return ClientReply.Error(400, "invalid_message", "sendmessage needs a \"room\" (this server has no default room).");
         }
+        if (Forbidden(name) is { } forbidden) return forbidden;
         if (!State.Rooms.Contains(name))
         {
             return ClientReply.Error(403, "not_in_room", $"Join room '{name}' before sending to it.");
@@ -263,10 +302,30 @@ public sealed partial class ConnectionGrain(
         return wasConnected;
     }
 
-    private static ClientReply? TooLarge(OutboundMessage message) => message.Payload.Length > TetherStorage.MaxPayloadBytes
+    private ClientReply? TooLarge(OutboundMessage message) => message.Payload.Length > _limits.MaxMessageBytes
         ? ClientReply.Error(413, "message_too_large",
-            $"The message is {message.Payload.Length} bytes with its envelope; API Gateway delivers at most {TetherStorage.MaxPayloadBytes} bytes.")
+            $"The message is {message.Payload.Length} bytes with its envelope; at most {_limits.MaxMessageBytes} bytes are delivered.")
         : null;
+
+    /// <summary>The default room is the server's choice and always allowed; other rooms must match the token's patterns.</summary>
+    private ClientReply? Forbidden(string room) =>
+        room == _rooms.DefaultRoom || RoomPatterns.Allows(State.AllowedRooms, room)
+            ? null
+            : ClientReply.Error(403, "room_forbidden", $"This connection's token does not allow room '{room}'.");
+
+    private bool TryTakeMessageToken()
+    {
+        var rate = _limits.MessagesPerSecond;
+        if (rate <= 0) return true;
+        var now = time.GetTimestamp();
+        _tokens = double.IsNaN(_tokens)
+            ? _limits.MessageBurst
+            : Math.Min(_limits.MessageBurst, _tokens + time.GetElapsedTime(_refilledAt, now).TotalSeconds * rate);
+        _refilledAt = now;
+        if (_tokens < 1) return false;
+        _tokens -= 1;
+        return true;
+    }
 
     private IRoomGrain Room(string name) => GrainFactory.GetGrain<IRoomGrain>(name);
 

@@ -12,6 +12,8 @@ public sealed class ConnectionState
     [Id(5)] public string? UserAgent { get; set; }
     /// <summary>When our <c>/connect</c> accepted it (not API Gateway's <c>connectedAt</c>).</summary>
     [Id(6)] public DateTimeOffset AcceptedAt { get; set; }
+    /// <summary>Room patterns from the user's token (null: no restriction); messages after <c>$connect</c> carry no token.</summary>
+    [Id(7)] public List<string>? AllowedRooms { get; set; }
 }
 
 [GenerateSerializer, Alias("tether.RoomState")]

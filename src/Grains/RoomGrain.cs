@@ -19,11 +19,15 @@ namespace Tether;
 public sealed class RoomGrain(
     [PersistentState("room", TetherStorage.Name)] IPersistentState<RoomState> state,
     IDeliveryDispatcher dispatcher,
-    IOptions<RoomOptions> roomOptions) : Grain, IRoomGrain
+    IOptions<RoomOptions> roomOptions,
+    IOptions<LimitOptions> limitOptions) : Grain, IRoomGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
+    private readonly int _maxMembers = limitOptions.Value.MaxMembersPerRoom;
     private readonly RoomGate _gate = new();
     private int _shardedCount;
+    // Joins of a sharded room run together (shared gate); counting those in flight keeps the member limit strict.
+    private int _joinsInFlight;
     private HashSet<string> Members => state.State.Members;
     private Dictionary<int, int> Shards => state.State.Shards;
     private bool Sharded => Shards.Count > 0;
@@ -48,6 +52,7 @@ public sealed class RoomGrain(
                 {
                     if (Sharded) continue;
                     if (Members.Contains(connectionId)) return Members.Count;
+                    if (_maxMembers > 0 && Members.Count >= _maxMembers) return IRoomGrain.Full;
                     if (Members.Count >= _options.ShardThreshold)
                     {
                         await ShardAsync();
@@ -65,7 +70,19 @@ public sealed class RoomGrain(
             using (await _gate.SharedAsync())
             {
                 index = ShardOf(connectionId);
-                change = await Shard(index).Add(connectionId);
+                _joinsInFlight++;
+                try
+                {
+                    if (_maxMembers > 0 && _shardedCount + _joinsInFlight > _maxMembers && !await Shard(index).IsMember(connectionId))
+                    {
+                        return IRoomGrain.Full;
+                    }
+                    change = await Shard(index).Add(connectionId);
+                }
+                finally
+                {
+                    _joinsInFlight--;
+                }
                 if (change.Changed)
                 {
                     _shardedCount++;

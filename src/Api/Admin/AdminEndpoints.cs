@@ -26,10 +26,10 @@ internal static class AdminEndpoints
 
     private static async Task<IResult> SendToRoomAsync(
         string room, bool? wait, double? timeoutSeconds, HttpRequest request, IGrainFactory grains,
-        IOptions<IntegrationOptions> integration, IOptions<ManagementOptions> options, TimeProvider time, TetherMetrics metrics)
+        IOptions<IntegrationOptions> integration, IOptions<ManagementOptions> options, IOptions<LimitOptions> limits, TimeProvider time, TetherMetrics metrics)
     {
-        if (!RoomNames.IsValid(room)) return BadRoom();
-        var (message, problem) = await ReadMessageAsync(request, room, null, integration.Value, time);
+        if (!limits.Value.IsValidRoomName(room)) return BadRoom(limits.Value);
+        var (message, problem) = await ReadMessageAsync(request, room, null, integration.Value, limits.Value, time);
         if (problem is not null) return problem;
 
         metrics.MessageReceived("api", "room");
@@ -41,7 +41,8 @@ internal static class AdminEndpoints
         }
 
         var limit = options.Value.MaxWait;
-        var timeout = timeoutSeconds is > 0 && TimeSpan.FromSeconds(timeoutSeconds.Value) < limit ? TimeSpan.FromSeconds(timeoutSeconds.Value) : limit;
+        // Compared as seconds first: TimeSpan.FromSeconds overflows on huge or infinite values.
+        var timeout = timeoutSeconds is > 0 && timeoutSeconds.Value < limit.TotalSeconds ? TimeSpan.FromSeconds(timeoutSeconds.Value) : limit;
         var summary = await grain.AwaitDelivery(receipt.MessageId, timeout);
         return Results.Json(new JsonObject
         {
@@ -54,16 +55,16 @@ internal static class AdminEndpoints
         }, statusCode: summary.Complete ? 200 : 202);
     }
 
-    private static async Task<IResult> GetRoomAsync(string room, IGrainFactory grains)
+    private static async Task<IResult> GetRoomAsync(string room, IGrainFactory grains, IOptions<LimitOptions> limits)
     {
-        if (!RoomNames.IsValid(room)) return BadRoom();
+        if (!limits.Value.IsValidRoomName(room)) return BadRoom(limits.Value);
         var members = await grains.GetGrain<IRoomGrain>(room).Count();
         return Results.Json(new JsonObject { ["room"] = room, ["members"] = members });
     }
 
-    private static async Task<IResult> GetMembersAsync(string room, string? after, int? limit, IGrainFactory grains)
+    private static async Task<IResult> GetMembersAsync(string room, string? after, int? limit, IGrainFactory grains, IOptions<LimitOptions> limits)
     {
-        if (!RoomNames.IsValid(room)) return BadRoom();
+        if (!limits.Value.IsValidRoomName(room)) return BadRoom(limits.Value);
         if (limit is < 1 or > 1000) return Results.Problem(statusCode: 400, title: "Invalid limit", detail: "limit is 1 to 1000.");
         var page = await grains.GetGrain<IRoomGrain>(room).GetMembers(after, limit ?? 100);
         return Results.Json(new JsonObject
@@ -76,10 +77,10 @@ internal static class AdminEndpoints
     }
 
     private static async Task<IResult> SendToConnectionAsync(
-        string id, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, TimeProvider time, TetherMetrics metrics)
+        string id, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, IOptions<LimitOptions> limits, TimeProvider time, TetherMetrics metrics)
     {
         if (ConnectionIdFromRoute(id) is not { } connectionId) return BadConnectionId();
-        var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, time);
+        var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, limits.Value, time);
         if (problem is not null) return problem;
         metrics.MessageReceived("api", "connection");
         return await grains.GetGrain<IConnectionGrain>(connectionId).Deliver(message!)
@@ -88,10 +89,10 @@ internal static class AdminEndpoints
     }
 
     private static async Task<IResult> SendToUserAsync(
-        string user, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, TimeProvider time, TetherMetrics metrics)
+        string user, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, IOptions<LimitOptions> limits, TimeProvider time, TetherMetrics metrics)
     {
         if (!Users.IsValid(user)) return Results.Problem(statusCode: 400, title: "Invalid user", detail: "A user id is 1 to 256 characters without control characters.");
-        var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, time);
+        var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, limits.Value, time);
         if (problem is not null) return problem;
         metrics.MessageReceived("api", "user");
         var recipients = await grains.GetGrain<IUserGrain>(user).Deliver(message!);
@@ -131,7 +132,7 @@ internal static class AdminEndpoints
     }
 
     private static async Task<(OutboundMessage?, IResult?)> ReadMessageAsync(
-        HttpRequest request, string? room, string? from, IntegrationOptions integration, TimeProvider time)
+        HttpRequest request, string? room, string? from, IntegrationOptions integration, LimitOptions limits, TimeProvider time)
     {
         var (document, error) = await JsonBody.ReadAsync(request, integration.MaxBodyBytes, request.HttpContext.RequestAborted);
         if (error is not null) return (null, Results.Problem(statusCode: error.Status, title: error.Code, detail: error.Message));
@@ -142,10 +143,10 @@ internal static class AdminEndpoints
                 return (null, Results.Problem(statusCode: 400, title: "invalid_message", detail: "The body needs a \"message\" field."));
             }
             var message = Envelopes.Message(Envelopes.NewMessageId(), room, from, user: null, value.GetRawText(), time.GetUtcNow());
-            if (message.Payload.Length > TetherStorage.MaxPayloadBytes)
+            if (message.Payload.Length > limits.MaxMessageBytes)
             {
                 return (null, Results.Problem(statusCode: 413, title: "message_too_large",
-                    detail: $"The message is {message.Payload.Length} bytes with its envelope; API Gateway delivers at most {TetherStorage.MaxPayloadBytes}."));
+                    detail: $"The message is {message.Payload.Length} bytes with its envelope; at most {limits.MaxMessageBytes} bytes are delivered."));
             }
             return (message, null);
         }
@@ -158,8 +159,7 @@ internal static class AdminEndpoints
         return ConnectionIds.IsValid(decoded) ? decoded : null;
     }
 
-    private static IResult BadRoom() => Results.Problem(statusCode: 400, title: "Invalid room",
-        detail: $"A room name is 1 to {RoomNames.MaxLength} characters without spaces or control characters.");
+    private static IResult BadRoom(LimitOptions limits) => Results.Problem(statusCode: 400, title: "Invalid room", detail: limits.RoomNameRule);
 
     private static IResult BadConnectionId() => Results.Problem(statusCode: 400, title: "Invalid connection id",
         detail: "A connection id is 1 to 128 characters of A-Z, a-z, 0-9, '-', '_', '+', '/' and '='.");

@@ -12,21 +12,20 @@ internal static class ClientMessageParser
 {
     private static readonly JsonDocumentOptions InnerOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
 
-    public static (ClientCommand? Command, BodyError? Error) Parse(JsonElement body)
+    public static (ClientCommand? Command, BodyError? Error) Parse(JsonElement body, LimitOptions limits)
     {
         switch (body.ValueKind)
         {
             case JsonValueKind.Object:
-                return ParseObject(body);
+                return ParseObject(body, limits);
             case JsonValueKind.String:
-                var text = body.GetString()!;
                 // A template like "body": "$util.escapeJavaScript($input.body)" delivers the client's JSON as a string.
-                if (text.AsSpan().TrimStart().StartsWith("{"))
+                if (JsonBody.TryGetText(body, out var text) && text.AsSpan().TrimStart().StartsWith("{"))
                 {
                     try
                     {
                         using var inner = JsonDocument.Parse(text, InnerOptions);
-                        return ParseObject(inner.RootElement);
+                        return ParseObject(inner.RootElement, limits);
                     }
                     catch (JsonException)
                     {
@@ -42,10 +41,10 @@ internal static class ClientMessageParser
         }
     }
 
-    private static (ClientCommand?, BodyError?) ParseObject(JsonElement message)
+    private static (ClientCommand?, BodyError?) ParseObject(JsonElement message, LimitOptions limits)
     {
         if (!TryString(message, "action", out var action, out var error)) return (null, error);
-        if (!TryRoom(message, out var room, out error)) return (null, error);
+        if (!TryRoom(message, limits, out var room, out error)) return (null, error);
         if (!TryEcho(message, out var echo, out error)) return (null, error);
         var hasMessage = message.TryGetProperty("message", out var payload);
 
@@ -101,16 +100,23 @@ internal static class ClientMessageParser
             error = Invalid($"\"{name}\" must be a string.");
             return false;
         }
-        value = element.GetString();
+        if (!JsonBody.TryGetText(element, out var text))
+        {
+            error = name == "room"
+                ? new BodyError(400, "invalid_room", $"\"{name}\" is not valid text (it has a broken surrogate pair).")
+                : Invalid($"\"{name}\" is not valid text (it has a broken surrogate pair).");
+            return false;
+        }
+        value = text;
         return true;
     }
 
-    private static bool TryRoom(JsonElement message, out string? room, out BodyError? error)
+    private static bool TryRoom(JsonElement message, LimitOptions limits, out string? room, out BodyError? error)
     {
         if (!TryString(message, "room", out room, out error)) return false;
-        if (room is not null && !RoomNames.IsValid(room))
+        if (room is not null && !limits.IsValidRoomName(room))
         {
-            error = new BodyError(400, "invalid_room", $"A room name is 1 to {RoomNames.MaxLength} characters without spaces or control characters.");
+            error = new BodyError(400, "invalid_room", limits.RoomNameRule);
             return false;
         }
         return true;

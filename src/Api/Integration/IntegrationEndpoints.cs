@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Tether.Abstractions;
 using Tether.Api.Logging;
+using Tether.Api.Security;
 
 namespace Tether.Api.Integration;
 
@@ -12,14 +13,16 @@ internal static class IntegrationEndpoints
 {
     public static IEndpointRouteBuilder MapIntegrationEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("").WithTags("Integration");
+        var group = app.MapGroup("").WithTags("Integration").AddEndpointFilter<IntegrationSecretFilter>();
         group.MapPost("/connect", ConnectAsync);
         group.MapMethods("/disconnect", [HttpMethods.Delete, HttpMethods.Post], DisconnectAsync);
         group.MapPost("/handle-event", HandleEventAsync);
         return app;
     }
 
-    private static async Task<IResult> ConnectAsync(HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options, TimeProvider time)
+    private static async Task<IResult> ConnectAsync(
+        HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options, IOptions<LimitOptions> limits,
+        IOptions<RoomOptions> roomOptions, UserTokenValidator tokens, TimeProvider time)
     {
         var (document, error) = await JsonBody.ReadAsync(request, options.Value.MaxBodyBytes, request.HttpContext.RequestAborted);
         if (error is not null) return Replies.Error(error);
@@ -37,12 +40,29 @@ internal static class IntegrationEndpoints
             if (error is not null) return Replies.Error(error);
             var requestId = JsonBody.OptionalString(root, "request_id", 128, out error);
             if (error is not null) return Replies.Error(error);
-            if (Rooms(root, out error) is not { } rooms) return Replies.Error(error!);
+            if (Rooms(root, limits.Value, roomOptions.Value, out error) is not { } rooms) return Replies.Error(error!);
             if (ConnectedAt(root, time, out error) is not { } connectedAt) return Replies.Error(error!);
             using var logScope = RequestLog.Begin(request, connectionId, requestId);
 
+            IReadOnlyList<string>? allowedRooms = null;
+            if (tokens.Enabled)
+            {
+                var token = JsonBody.OptionalString(root, "token", int.MaxValue, out error);
+                if (error is not null) return Replies.Error(401, "invalid_token", error.Message);
+                var check = await tokens.CheckAsync(token);
+                if (!check.Accepted) return Replies.Error(401, check.ErrorCode!, check.ErrorMessage!);
+                // The token decides who this is: a "user" field from the template cannot override it.
+                user = check.User;
+                allowedRooms = check.AllowedRooms;
+                var defaultRoom = roomOptions.Value.DefaultRoom;
+                if (rooms.FirstOrDefault(r => r != defaultRoom && !RoomPatterns.Allows(allowedRooms, r)) is { } forbidden)
+                {
+                    return Replies.Error(403, "room_forbidden", $"The token does not allow room '{forbidden}'.");
+                }
+            }
+
             var result = await grains.GetGrain<IConnectionGrain>(connectionId)
-                .Connect(new ConnectRequest(Blank(user), rooms, connectedAt, Blank(sourceIp), Blank(userAgent), requestId));
+                .Connect(new ConnectRequest(Blank(user), rooms, connectedAt, Blank(sourceIp), Blank(userAgent), requestId, allowedRooms));
             return Results.Json(new JsonObject
             {
                 ["type"] = "connected",
@@ -60,8 +80,10 @@ internal static class IntegrationEndpoints
         {
             var root = document!.RootElement;
             if (ConnectionId(root, out error) is not { } connectionId) return Replies.Error(error!);
-            var reason = root.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
-            var status = root.TryGetProperty("status_code", out var s) ? s.ToString() : null;
+            var reason = root.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String && JsonBody.TryGetText(r, out var text) ? text : null;
+            var status = root.TryGetProperty("status_code", out var s) && s.ValueKind is JsonValueKind.Number or JsonValueKind.String && JsonBody.TryGetText(s, out var code)
+                ? (s.ValueKind == JsonValueKind.Number ? s.GetRawText() : code)
+                : null;
             using var logScope = RequestLog.Begin(request, connectionId, RequestLog.GatewayRequestId(root));
             var why = string.Join(' ', new[] { status, reason }.Where(x => !string.IsNullOrEmpty(x)).Select(x => x!.Length > 120 ? x[..120] : x));
 
@@ -70,7 +92,8 @@ internal static class IntegrationEndpoints
         }
     }
 
-    private static async Task<IResult> HandleEventAsync(HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options)
+    private static async Task<IResult> HandleEventAsync(
+        HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options, IOptions<LimitOptions> limits)
     {
         var (document, error) = await JsonBody.ReadAsync(request, options.Value.MaxBodyBytes, request.HttpContext.RequestAborted);
         if (error is not null) return Replies.Error(error);
@@ -80,7 +103,7 @@ internal static class IntegrationEndpoints
             if (ConnectionId(root, out error) is not { } connectionId) return Replies.Error(error!);
             using var logScope = RequestLog.Begin(request, connectionId, RequestLog.GatewayRequestId(root));
             var body = root.TryGetProperty("body", out var b) ? b : default;
-            var (command, invalid) = ClientMessageParser.Parse(body);
+            var (command, invalid) = ClientMessageParser.Parse(body, limits.Value);
             if (invalid is not null) return Replies.Error(invalid);
 
             var reply = await grains.GetGrain<IConnectionGrain>(connectionId).Handle(command!);
@@ -96,8 +119,7 @@ internal static class IntegrationEndpoints
             error = new BodyError(400, "invalid_connection_id", "\"connection_id\" (a string) is required.");
             return null;
         }
-        var id = value.GetString();
-        if (!ConnectionIds.IsValid(id))
+        if (!JsonBody.TryGetText(value, out var id) || !ConnectionIds.IsValid(id))
         {
             error = new BodyError(400, "invalid_connection_id",
                 $"\"connection_id\" must be 1 to {Abstractions.ConnectionIds.MaxLength} characters of A-Z, a-z, 0-9, '-', '_', '+', '/' and '='.");
@@ -107,7 +129,7 @@ internal static class IntegrationEndpoints
     }
 
     /// <summary><c>rooms</c>: a JSON array of names, or one comma-separated string (what a query-string template yields).</summary>
-    private static List<string>? Rooms(JsonElement root, out BodyError? error)
+    private static List<string>? Rooms(JsonElement root, LimitOptions limits, RoomOptions roomOptions, out BodyError? error)
     {
         error = null;
         var rooms = new List<string>();
@@ -115,22 +137,27 @@ internal static class IntegrationEndpoints
 
         IEnumerable<string?> names = value.ValueKind switch
         {
-            JsonValueKind.String => value.GetString()!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            JsonValueKind.String => JsonBody.TryGetText(value, out var list)
+                ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                : new string?[] { null },
             JsonValueKind.Array when value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) =>
-                value.EnumerateArray().Select(e => e.GetString()),
+                value.EnumerateArray().Select(e => JsonBody.TryGetText(e, out var name) ? name : null),
             _ => [null],
         };
+        // The default room is joined as well, so it counts against the per-connection limit.
+        var max = limits.MaxRoomsPerConnection > 0 ? limits.MaxRoomsPerConnection - (roomOptions.DefaultRoom is null ? 0 : 1) : int.MaxValue;
         foreach (var name in names)
         {
-            if (!RoomNames.IsValid(name))
+            if (!limits.IsValidRoomName(name))
             {
                 error = new BodyError(400, "invalid_room",
-                    $"\"rooms\" must be an array of room names or a comma-separated string; a name is 1 to {RoomNames.MaxLength} characters without spaces or control characters.");
+                    $"\"rooms\" must be an array of room names or a comma-separated string. {limits.RoomNameRule}");
                 return null;
             }
-            if (rooms.Count == 100)
+            if (name == roomOptions.DefaultRoom || rooms.Contains(name!, StringComparer.Ordinal)) continue;
+            if (rooms.Count >= max)
             {
-                error = new BodyError(400, "invalid_room", "At most 100 rooms may be joined at connect.");
+                error = new BodyError(400, "too_many_rooms", $"A connection may be in at most {limits.MaxRoomsPerConnection} rooms, the default room included.");
                 return null;
             }
             rooms.Add(name!);
@@ -143,12 +170,12 @@ internal static class IntegrationEndpoints
     {
         error = null;
         if (!root.TryGetProperty("connected_at", out var value) || value.ValueKind == JsonValueKind.Null) return time.GetUtcNow();
-        long ms;
+        long ms = 0;
         var ok = value.ValueKind switch
         {
             JsonValueKind.Number => value.TryGetInt64(out ms),
-            JsonValueKind.String => long.TryParse(value.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out ms),
-            _ => (ms = 0) == 1,
+            JsonValueKind.String => JsonBody.TryGetText(value, out var text) && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ms),
+            _ => false,
         };
         if (!ok || ms < 0 || ms > 253_402_300_799_999)
         {
@@ -159,13 +186,4 @@ internal static class IntegrationEndpoints
     }
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
-}
-
-/// <summary>Integration endpoint settings (configuration section <c>Integration</c>).</summary>
-public sealed class IntegrationOptions
-{
-    public const string Section = "Integration";
-
-    /// <summary>Largest request body accepted; a 128 KiB message can grow when a template escapes it.</summary>
-    public int MaxBodyBytes { get; set; } = 1024 * 1024;
 }

@@ -35,9 +35,16 @@ internal static class JsonBody
         {
             return (null, new BodyError(400, "invalid_json", "The request body is empty; a JSON object is expected."));
         }
+        var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        // The JSON parser checks structure, not the bytes inside strings: invalid UTF-8 there would only surface when
+        // a string is read, as an exception. One vectorized pass up front turns it into a 400.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes.Span))
+        {
+            return (null, new BodyError(400, "invalid_json", "The request body is not valid UTF-8."));
+        }
         try
         {
-            var document = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), Options);
+            var document = JsonDocument.Parse(bytes, Options);
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 document.Dispose();
@@ -60,13 +67,35 @@ internal static class JsonBody
             error = new BodyError(400, "invalid_field", $"\"{name}\" must be a string.");
             return null;
         }
-        var text = value.GetString()!;
+        if (!TryGetText(value, out var text))
+        {
+            error = new BodyError(400, "invalid_field", $"\"{name}\" is not valid text (it has a broken surrogate pair).");
+            return null;
+        }
         if (text.Length > maxLength)
         {
             error = new BodyError(400, "invalid_field", $"\"{name}\" is longer than {maxLength} characters.");
             return null;
         }
         return text;
+    }
+
+    /// <summary>
+    /// A JSON string as .NET text. An escaped lone surrogate (<c>"\ud800"</c>) is valid JSON but no valid UTF-16
+    /// string, and <see cref="JsonElement.GetString"/> throws on it: hostile input must get a 400, not a 500.
+    /// </summary>
+    public static bool TryGetText(JsonElement element, out string text)
+    {
+        try
+        {
+            text = element.GetString() ?? "";
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = "";
+            return false;
+        }
     }
 
     private static string Shorten(string message) => message.Length > 200 ? message[..200] : message;

@@ -11,8 +11,11 @@ internal static class RequestLog
         return LogScopes.BeginRequest(logger, connectionId, gatewayRequestId);
     }
 
-    /// <summary>API Gateway's <c>request_id</c> from the body, when the request template passes it.</summary>
+    /// <summary>
+    /// API Gateway's <c>request_id</c> from the body, when the request template passes it. Hostile text (an escaped lone
+    /// surrogate) is left out rather than thrown on: a log scope must never turn bad input into a 500.
+    /// </summary>
     public static string? GatewayRequestId(System.Text.Json.JsonElement root) =>
         root.TryGetProperty("request_id", out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String &&
-        value.GetString() is { Length: > 0 and <= 128 } id ? id : null;
+        Integration.JsonBody.TryGetText(value, out var id) && id.Length is > 0 and <= 128 ? id : null;
 }

@@ -5,7 +5,10 @@ namespace Tether.Abstractions;
 /// <summary>A room and its members, keyed by the room name.</summary>
 public interface IRoomGrain : IGrainWithStringKey
 {
-    /// <summary>Adds a member (idempotent) and returns the member count.</summary>
+    /// <summary>What <see cref="Join"/> returns when the room is at <c>Limits:MaxMembersPerRoom</c>.</summary>
+    const int Full = -1;
+
+    /// <summary>Adds a member (idempotent) and returns the member count, or <see cref="Full"/> when the room is full.</summary>
     Task<int> Join(string connectionId, string? user);
 
     /// <summary>Removes a member (idempotent). Returns whether it was a member.</summary>

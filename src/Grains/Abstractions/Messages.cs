@@ -1,6 +1,10 @@
 namespace Tether.Abstractions;
 
-/// <summary>What API Gateway's <c>$connect</c> request template told us about a new connection.</summary>
+/// <summary>
+/// What API Gateway's <c>$connect</c> request template told us about a new connection. <paramref name="AllowedRooms"/>
+/// are the room patterns from the user's token (null: no restriction); they are kept with the connection because
+/// later messages carry no token.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("tether.ConnectRequest")]
 public sealed record ConnectRequest(
     [property: Id(0)] string? User,
@@ -8,7 +12,8 @@ public sealed record ConnectRequest(
     [property: Id(2)] DateTimeOffset ConnectedAt,
     [property: Id(3)] string? SourceIp,
     [property: Id(4)] string? UserAgent,
-    [property: Id(5)] string? RequestId);
+    [property: Id(5)] string? RequestId,
+    [property: Id(6)] IReadOnlyList<string>? AllowedRooms = null);
 
 [GenerateSerializer, Immutable, Alias("tether.ConnectResult")]
 public sealed record ConnectResult(

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -79,6 +80,8 @@ public static class TetherSiloExtensions
                 $"Rooms:InitialShards must be a power of two between 1 and {RoomShards.MaxShards}.")
             .Validate(o => o.ShardCapacity >= 2, "Rooms:ShardCapacity must be at least 2.")
             .ValidateOnStart();
+        services.AddOptions<LimitOptions>().Bind(configuration.GetSection(LimitOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LimitOptions>, LimitOptionsValidator>());
         return services;
     }
 
