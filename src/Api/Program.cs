@@ -1,4 +1,5 @@
 using Tether.Abstractions;
+using Tether.Api;
 using Tether.Api.Admin;
 using Tether.Api.Integration;
 using Tether.Hosting;
@@ -25,6 +26,7 @@ builder.Services.AddTetherOptions(configuration);
 builder.Services.Configure<IntegrationOptions>(configuration.GetSection(IntegrationOptions.Section));
 builder.Services.Configure<ManagementOptions>(configuration.GetSection(ManagementOptions.Section));
 builder.Services.AddProblemDetails();
+builder.AddEmbeddedLocalGateway();
 
 var app = builder.Build();
 
