@@ -86,7 +86,7 @@ public sealed class IntegrationInvoker(HttpClient http, ILogger logger)
             logger.LogWarning("Integration {Integration} ({Uri}) did not answer within {Timeout}", integration.Name, uri, integration.Timeout);
             return IntegrationResult.Failure;
         }
-        catch (HttpRequestException e)
+        catch (Exception e) when (e is HttpRequestException or IOException or InvalidOperationException)
         {
             logger.LogWarning("Integration {Integration} ({Uri}) failed: {Error}", integration.Name, uri, e.Message);
             return IntegrationResult.Failure;

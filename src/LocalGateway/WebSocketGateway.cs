@@ -111,7 +111,7 @@ public sealed class WebSocketGateway(
             _connections.TryRemove(connection.Id, out _);
             _signal.Notify();
             logger.LogInformation("Disconnected {ConnectionId} ({Status} {Reason})", connection.Id, connection.DisconnectStatus, connection.DisconnectReason);
-            await DisconnectAsync(connection);
+            if (!connection.Vanished) await DisconnectAsync(connection);
         }
     }
 
@@ -136,6 +136,8 @@ public sealed class WebSocketGateway(
                     return;
                 }
                 connection.Touch(_time.GetUtcNow());
+                // After a close has begun, whatever else the client sends (the rest of an oversized frame) is dropped.
+                if (connection.Closing) continue;
                 if (result.MessageType == WebSocketMessageType.Binary)
                 {
                     await CloseAsync(connection, WebSocketCloseStatus.InvalidMessageType, "Binary frames are not supported");
@@ -147,7 +149,6 @@ public sealed class WebSocketGateway(
                     // ClientWebSocket, browsers and wscat send each message as one frame, so a message over the
                     // frame limit is a frame over it.
                     await CloseAsync(connection, WebSocketCloseStatus.MessageTooBig, "Message too big");
-                    length = 0;
                     continue;
                 }
                 if (!result.EndOfMessage) continue;
@@ -332,6 +333,20 @@ public sealed class WebSocketGateway(
         return true;
     }
 
+    /// <summary>
+    /// The connection is lost without <c>$disconnect</c> ever reaching the backend, as happens at API Gateway
+    /// (<c>$disconnect</c> is best effort): the socket is dropped and the Management API answers 410 from now on.
+    /// </summary>
+    public bool Vanish(string connectionId)
+    {
+        if (!_connections.TryGetValue(connectionId, out var connection) || connection.State != EmulatedConnectionState.Open) return false;
+        connection.Vanished = true;
+        connection.BeginClose(1006, "Connection lost");
+        connection.Socket!.Abort();
+        _signal.Notify();
+        return true;
+    }
+
     /// <summary>Closes every connection (1001) on shutdown.</summary>
     public async Task StopAsync()
     {
@@ -357,6 +372,9 @@ public sealed class WebSocketGateway(
         public SemaphoreSlim SendLock { get; } = new(1, 1);
         public EmulatedConnectionState State => _state;
         public int DisconnectStatus { get; private set; } = 1006;
+        public volatile bool Vanished;
+
+        public bool Closing => Volatile.Read(ref _closing) == 1;
         public string DisconnectReason { get; private set; } = "";
 
         public DateTimeOffset LastActiveAt => new(Interlocked.Read(ref _lastActiveTicks), TimeSpan.Zero);
