@@ -76,6 +76,15 @@ public sealed class TestClient : IAsyncDisposable
         return Replies()[before];
     }
 
+    /// <summary>Sends a message and returns the next frame that arrives after it.</summary>
+    public async Task<JsonObject> SendForFrameAsync(string text)
+    {
+        var before = Frames.Count;
+        await SendAsync(text);
+        await WaitUntilAsync(() => Frames.Count > before);
+        return Parse(Frames[before]);
+    }
+
     /// <summary>The replies among the frames: what a two-way route answered, and error frames.</summary>
     public List<JsonObject> Replies() => [.. Frames.Select(Parse).Where(IsReply)];
 
