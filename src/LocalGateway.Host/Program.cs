@@ -58,12 +58,9 @@ catch (GatewayConfigurationException e)
 }
 
 using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    stop.Cancel();
-};
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+// Ctrl+C and SIGTERM close the clients (1001) and send their $disconnect before exiting.
+using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop);
+using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
 logger.LogInformation("Point the backend at it: RESPONSE_MESSAGE_URL={ConnectionUrl}. Ctrl+C stops.", server.ConnectionUrl);
 try
 {
@@ -74,5 +71,11 @@ catch (OperationCanceledException)
 }
 await server.DisposeAsync();
 return 0;
+
+void Stop(System.Runtime.InteropServices.PosixSignalContext context)
+{
+    context.Cancel = true;
+    stop.Cancel();
+}
 
 static string? FirstNonEmpty(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
