@@ -20,6 +20,7 @@ public static class LocalGatewayHosting
 
         builder.Services.AddOptions<LocalGatewayOptions>().Bind(configuration.GetSection(LocalGatewayOptions.Section))
             .ValidateDataAnnotations()
+            .Validate(o => o.Port > 0, "LocalGateway:Port must be a port number (the Management API client is pointed at it).")
             .Validate(o => o.IdleTimeout > TimeSpan.Zero && o.MaxLifetime > TimeSpan.Zero, "LocalGateway:IdleTimeout and MaxLifetime must be positive.")
             .ValidateOnStart();
 
