@@ -1,3 +1,4 @@
+using Tether.Api;
 using Tether.Api.Admin;
 using Tether.Api.Hosting;
 using Tether.Api.Integration;
@@ -21,6 +22,7 @@ builder.AddTetherOperations(new TetherHostDescription("api",
         ? "embedded (API and silo in one process, localhost clustering, in-memory state)"
         : "cluster (Orleans client of the Redis-clustered silos)",
     TetherOpenApi.DocumentPath));
+builder.AddEmbeddedLocalGateway();
 
 var app = builder.Build();
 

@@ -33,7 +33,8 @@ internal static class IntegrationEndpoints
 
             var user = JsonBody.OptionalString(root, "user", Users.MaxLength, out error);
             if (error is not null) return Replies.Error(error);
-            if (user is not null && !Users.IsValid(user)) return Replies.Error(400, "invalid_field", "\"user\" must not contain control characters.");
+            // A template renders an absent query parameter as "": that is no user, not an invalid one.
+            if (!string.IsNullOrEmpty(user) && !Users.IsValid(user)) return Replies.Error(400, "invalid_field", "\"user\" must not contain control characters.");
             var sourceIp = JsonBody.OptionalString(root, "source_ip", 64, out error);
             if (error is not null) return Replies.Error(error);
             var userAgent = JsonBody.OptionalString(root, "user_agent", 1024, out error);

@@ -33,6 +33,7 @@ public sealed class ApiFixture : IAsyncLifetime
             web.UseSetting("Management:ApiKeys:0", "old-key-being-rotated-out");
             web.UseSetting("Management:ApiKeys:1", ApiKey);
             web.UseSetting("Connections:ConnectGracePeriod", "00:00:00");
+            web.UseSetting("LocalGateway:Enabled", "false");
         });
         _ = Factory.Server;
     }
