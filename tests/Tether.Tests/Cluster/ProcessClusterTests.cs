@@ -55,6 +55,8 @@ public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifeti
         {
             ["ASPNETCORE_URLS"] = _apiBase.ToString(),
             ["Shutdown__DrainDelay"] = "00:00:03",
+            // Production refuses to start without an integration secret; loopback is a private network path.
+            ["Integration__PrivateNetwork"] = "true",
         });
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
