@@ -16,6 +16,7 @@ internal sealed record BenchSettings(
     int SeedConnections,
     string? SeedDirectory,
     string Configuration,
+    bool GcDump,
     string[] Only)
 {
     public const int RoomSize = 10;
@@ -44,11 +45,12 @@ internal sealed record BenchSettings(
             Int("--ingress-rooms", smoke ? 10 : 100),
             Int("--ingress-seconds", smoke ? 2 : 10),
             Int("--memory-connections", smoke ? 2000 : 100_000),
-            Int("--latency-rate", smoke ? 20 : 100),
+            Int("--latency-rate", smoke ? 20 : 40),
             Int("--latency-seconds", smoke ? 2 : 20),
             seedConnections,
             Value("--seed-dir") ?? DefaultSeedDirectory(),
             configuration,
+            args.Contains("--gcdump"),
             Value("--only")?.Split(',') ?? []);
     }
 

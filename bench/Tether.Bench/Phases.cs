@@ -89,7 +89,7 @@ internal sealed class Phases(
         var (accepted, sustained, requests) = await WrkAsync(backend.BaseAddress, bodies, BenchSettings.RoomSize);
         _oursIngressSustained = sustained;
         report.Row($"ingress, rooms of {BenchSettings.RoomSize}: /handle-event calls/s answered", Report.Number(accepted),
-            $"wrk -t2 -c64 -d{settings.IngressSeconds}s, {requests:N0} calls");
+            $"wrk -t2 -c64 --timeout 30s -d{settings.IngressSeconds}s, {requests:N0} calls");
         report.Row($"ingress, rooms of {BenchSettings.RoomSize}: calls/s fully delivered", Report.Number(sustained),
             $"calls ÷ time from first call to the last of {requests * BenchSettings.RoomSize:N0} deliveries");
     }
@@ -197,7 +197,25 @@ internal sealed class Phases(
         report.Row($"memory: resident growth for {count:N0} connections in rooms of {BenchSettings.RoomSize}",
             $"{(after - before) / 1048576.0:N1} MB", $"{before / 1048576.0:N0} MB → {after / 1048576.0:N0} MB");
         report.Row("memory per connection", $"{(after - before) / (double)count:N0} bytes");
+        if (settings.GcDump) await GcDumpAsync(backend);
         report.Row($"register {count:N0} connections in rooms of {BenchSettings.RoomSize}", $"{Report.Number(count / registration.TotalSeconds)} /s");
+    }
+
+    /// <summary>The profile behind the memory figure: the backend's managed heap by type (dotnet-gcdump must be installed).</summary>
+    private static async Task GcDumpAsync(BackendProcess backend)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"tether-bench-{backend.Id}.gcdump");
+        await RunAsync("dotnet-gcdump", ["collect", "-p", backend.Id.ToString(CultureInfo.InvariantCulture), "-o", file]);
+        var heap = await RunAsync("dotnet-gcdump", ["report", file]);
+        File.Delete(file);
+        Report.Line("managed heap of the backend by type (largest first):");
+        // The report lists each type's total bytes and count; the largest totals are the profile.
+        var totals = heap.Split('\n')
+            .Select(l => (Line: l, Bytes: long.TryParse(l.Trim().Split(' ')[0], NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out var b) ? b : -1))
+            .Where(t => t.Bytes >= 0)
+            .OrderByDescending(t => t.Bytes)
+            .Take(30);
+        foreach (var (line, _) in totals) Console.WriteLine(line);
     }
 
     public async Task SeedAsync()
@@ -342,7 +360,7 @@ internal sealed class Phases(
 
         sink.Reset(long.MaxValue);
         var started = Stopwatch.GetTimestamp();
-        var output = await RunAsync("wrk", ["-t2", "-c64", $"-d{settings.IngressSeconds}s", "-s", script, new Uri(baseAddress, "/handle-event").ToString()]);
+        var output = await RunAsync("wrk", ["-t2", "-c64", "--timeout", "30s", $"-d{settings.IngressSeconds}s", "-s", script, new Uri(baseAddress, "/handle-event").ToString()]);
         File.Delete(script);
 
         var requests = long.Parse(Match(output, @"(\d+) requests in"), CultureInfo.InvariantCulture);
