@@ -1,3 +1,4 @@
+using Tether.Hosting;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -76,7 +77,9 @@ internal static class TetherOpenApi
 
     public static IEndpointRouteBuilder MapTetherOpenApi(this IEndpointRouteBuilder app)
     {
-        app.MapOpenApi("/openapi/{documentName}.json");
+        // Behind the management API keys like every other non-health surface: the document maps the whole attack
+        // surface, and nobody but operators and client developers needs it.
+        app.MapOpenApi("/openapi/{documentName}.json").RequireApiKey();
         return app;
     }
 

@@ -13,6 +13,7 @@ public sealed class OpenApiTests(ApiFixture fixture)
     private async Task<JsonElement> DocumentAsync()
     {
         using var http = fixture.Factory.CreateClient();
+        http.DefaultRequestHeaders.Add("X-Api-Key", ApiFixture.ApiKey);
         using var response = await http.GetAsync("/openapi/v1.json");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
