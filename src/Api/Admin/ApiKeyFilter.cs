@@ -8,9 +8,6 @@ public sealed class ManagementOptions
 {
     public const string Section = "Management";
 
-    /// <summary>Shortest key accepted: a guessable key protects nothing.</summary>
-    public const int MinKeyLength = 16;
-
     /// <summary>Accepted API keys; several at once so a key can be rotated. None configured: <c>/api</c> refuses every call.</summary>
     public List<string> ApiKeys { get; set; } = [];
 

@@ -12,9 +12,8 @@ internal static partial class SecuritySetup
     {
         services.AddOptions<IntegrationOptions>().Bind(configuration.GetSection(IntegrationOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IntegrationOptions>, IntegrationOptionsValidator>());
+        // The keys' length rule lives with ApiKeyOptions (same section), checked by both hosts.
         services.AddOptions<ManagementOptions>().Bind(configuration.GetSection(ManagementOptions.Section))
-            .Validate(o => o.ApiKeys.Where(k => !string.IsNullOrEmpty(k)).All(k => k.Length is >= ManagementOptions.MinKeyLength and <= 1024),
-                $"Every Management:ApiKeys entry must be {ManagementOptions.MinKeyLength} to 1024 characters.")
             .Validate(o => o.MaxWait > TimeSpan.Zero, "Management:MaxWait must be positive.")
             .ValidateOnStart();
         services.AddOptions<JwtOptions>().Bind(configuration.GetSection(JwtOptions.Section)).ValidateOnStart();

@@ -14,6 +14,9 @@ public sealed class ApiKeyOptions
 {
     public const string Section = "Management";
 
+    /// <summary>Shortest key accepted: a guessable key protects nothing.</summary>
+    public const int MinKeyLength = 16;
+
     public List<string> ApiKeys { get; set; } = [];
 
     public IReadOnlyList<string> Configured => [.. ApiKeys.Where(k => !string.IsNullOrEmpty(k))];
@@ -94,7 +97,11 @@ public static class ApiKeyExtensions
 {
     public static IServiceCollection AddTetherApiKeys(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<ApiKeyOptions>().Bind(configuration.GetSection(ApiKeyOptions.Section));
+        // Checked here, where both hosts register the keys: the silo's dashboard and metrics need the same strength as /api.
+        services.AddOptions<ApiKeyOptions>().Bind(configuration.GetSection(ApiKeyOptions.Section))
+            .Validate(o => o.Configured.All(k => k.Length is >= ApiKeyOptions.MinKeyLength and <= 1024),
+                $"Every Management:ApiKeys entry must be {ApiKeyOptions.MinKeyLength} to 1024 characters.")
+            .ValidateOnStart();
         return services;
     }
 

@@ -112,3 +112,28 @@ public sealed class SiloHostTests(SiloHostFixture fixture) : IClassFixture<SiloH
         Assert.Contains("# TYPE", body, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The silo's dashboard and metrics are as administrative as /api: a guessable key must stop the start.</summary>
+public sealed class SiloHostStartupTests
+{
+    [Fact]
+    public async Task A_short_management_key_stops_the_silo_host_with_a_message_that_names_the_setting_not_the_key()
+    {
+        const string shortKey = "dash-key-7";
+        await using var factory = new WebApplicationFactory<silo::Program>().WithWebHostBuilder(web =>
+        {
+            web.UseSetting("ManagementApi:Endpoint", "http://127.0.0.1:9/local");
+            web.UseSetting("ManagementApi:AccessKeyId", TestCredentials.AccessKeyId);
+            web.UseSetting("ManagementApi:SecretAccessKey", TestCredentials.SecretAccessKey);
+            web.UseSetting("Orleans:Endpoints:SiloPort", FreePort.Next().ToString(CultureInfo.InvariantCulture));
+            web.UseSetting("Orleans:Endpoints:GatewayPort", FreePort.Next().ToString(CultureInfo.InvariantCulture));
+            web.UseSetting("Orleans:ClusterId", "silo-short-key-" + Guid.NewGuid().ToString("N")[..8]);
+            web.UseSetting("Management:ApiKeys:0", shortKey);
+        });
+
+        var failure = Assert.ThrowsAny<Exception>(() => factory.Server);
+        var message = failure.ToString();
+        Assert.Contains("Management:ApiKeys", message, StringComparison.Ordinal);
+        Assert.DoesNotContain(shortKey, message, StringComparison.Ordinal);
+    }
+}
