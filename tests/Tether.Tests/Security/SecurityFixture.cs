@@ -73,6 +73,8 @@ public class SecurityFixture : IAsyncLifetime
             web.UseSetting("ManagementApi:RetryBaseDelay", "00:00:00.005");
             web.UseSetting("Orleans:Endpoints:SiloPort", siloPort);
             web.UseSetting("Orleans:Endpoints:GatewayPort", gatewayPort);
+            // On Kestrel the embedded local gateway would start on its fixed port 8080 in every fixture at once.
+            web.UseSetting("LocalGateway:Enabled", "false");
             web.UseSetting("Connections:ConnectGracePeriod", "00:00:00");
             // Everything at Debug, so the log test sees what a verbose production configuration would write.
             foreach (var category in LogCategories)
