@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Tether.Api.Integration;
+using Tether.Hosting;
 
 namespace Tether.Api.Security;
 
@@ -30,10 +31,7 @@ internal sealed class IntegrationSecretFilter(IOptionsMonitor<IntegrationOptions
             $"This endpoint is for API Gateway's integration: the {expected.Header} header is missing or wrong."));
     }
 
-    /// <summary>
-    /// Compares SHA-256 digests in constant time against every secret (no early exit), so neither the contents
-    /// nor the length of a secret, nor which one matched, shows in the timing.
-    /// </summary>
+    /// <summary>Hashes the presented value without allocating and compares it with <see cref="ApiKeyCheck.MatchesAnyDigest"/>.</summary>
     private static bool Matches(byte[][] hashes, string? presented)
     {
         if (string.IsNullOrEmpty(presented) || presented.Length > MaxPresentedBytes) return false;
@@ -42,12 +40,7 @@ internal sealed class IntegrationSecretFilter(IOptionsMonitor<IntegrationOptions
         if (length > MaxPresentedBytes) return false;
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(bytes[..length], digest);
-        var match = false;
-        foreach (var hash in hashes)
-        {
-            match |= CryptographicOperations.FixedTimeEquals(hash, digest);
-        }
-        return match;
+        return ApiKeyCheck.MatchesAnyDigest(hashes, digest);
     }
 
     /// <summary>Digests are computed once per options instance (configuration reloads make a new one).</summary>
@@ -57,7 +50,7 @@ internal sealed class IntegrationSecretFilter(IOptionsMonitor<IntegrationOptions
         var expected = _expected;
         if (expected is not null && ReferenceEquals(expected.Source, current)) return expected;
         expected = new ExpectedSecrets(current, current.SecretHeader,
-            [.. current.ConfiguredSecrets.Select(s => SHA256.HashData(Encoding.UTF8.GetBytes(s)))]);
+            [.. current.ConfiguredSecrets.Select(ApiKeyCheck.Digest)]);
         _expected = expected;
         return expected;
     }

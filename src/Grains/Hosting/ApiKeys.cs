@@ -52,13 +52,23 @@ public static class ApiKeyCheck
     }
 
     /// <summary>Compares against every key in constant time; hashing first makes it independent of both lengths too.</summary>
-    public static bool Matches(IEnumerable<string> keys, string presented)
+    public static bool Matches(IEnumerable<string> keys, string presented) =>
+        MatchesAnyDigest([.. keys.Select(Digest)], Digest(presented));
+
+    /// <summary>The SHA-256 of a secret's UTF-8 bytes: what <see cref="MatchesAnyDigest"/> compares.</summary>
+    public static byte[] Digest(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+
+    /// <summary>
+    /// The one constant-time comparison of every secret check (API keys, integration secrets): digests against every
+    /// expected digest, without an early exit, so neither a secret's contents nor its length nor which one matched shows
+    /// in the timing.
+    /// </summary>
+    public static bool MatchesAnyDigest(IReadOnlyList<byte[]> expected, ReadOnlySpan<byte> presentedDigest)
     {
-        var presentedHash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
         var match = false;
-        foreach (var key in keys)
+        foreach (var digest in expected)
         {
-            match |= CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(key)), presentedHash);
+            match |= CryptographicOperations.FixedTimeEquals(digest, presentedDigest);
         }
         return match;
     }
