@@ -9,9 +9,10 @@ using Tether.Telemetry;
 namespace Tether.Delivery;
 
 /// <summary>
-/// Posts through <see cref="MaxConcurrency"/> lanes. A recipient always maps to the same lane and a lane posts one
-/// item at a time, so one stream's messages reach one recipient in order; inside a lane, streams take turns
-/// (round robin), so a 100,000-member room cannot hold a 2-member room's message behind its whole fan-out.
+/// Posts with <see cref="MaxConcurrency"/> workers over one <see cref="DeliveryQueue"/>: streams take turns (a
+/// 100,000-member room cannot hold a 2-member room's message behind its whole fan-out), any free worker takes the
+/// next post (every worker stays busy until a fan-out's last post), and a recipient has one post in flight at a time,
+/// so one stream's messages reach one recipient in order.
 /// </summary>
 public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedService, IAsyncDisposable
 {
@@ -21,7 +22,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     private readonly TimeProvider _time;
     private readonly ILogger<DeliveryDispatcher> _logger;
     private readonly TetherMetrics? _metrics;
-    private readonly Lane[] _lanes;
+    private readonly DeliveryQueue _queue = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, long> _gone = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string ConnectionId, string? Room)> _goneReports = new();
@@ -47,11 +48,9 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         _options = options.Value;
         _time = time ?? TimeProvider.System;
         _logger = logger;
-        _lanes = new Lane[_options.MaxConcurrency];
-        for (var i = 0; i < _lanes.Length; i++) _lanes[i] = new Lane();
     }
 
-    public int MaxConcurrency => _lanes.Length;
+    public int MaxConcurrency => _options.MaxConcurrency;
 
     /// <summary>Deliveries queued or in flight.</summary>
     public long Pending => Interlocked.Read(ref _pending);
@@ -65,14 +64,9 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     public int Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null)
     {
         var job = new DeliveryJob(message, room, _metrics);
-        var buckets = new List<string>?[_lanes.Length];
-        var count = 0;
-        foreach (var recipient in recipients)
-        {
-            var lane = LaneOf(recipient);
-            (buckets[lane] ??= []).Add(recipient);
-            count++;
-        }
+        // A copy (callers pass their live member sets), counted before the first post can finish.
+        string[] ids = [.. recipients];
+        var count = ids.Length;
 
         job.Start(count);
         if (track)
@@ -95,10 +89,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             if (_pending == 0) _idle = NewIdleSignal(completed: false);
             _pending += count;
         }
-        for (var i = 0; i < buckets.Length; i++)
-        {
-            if (buckets[i] is { } ids) _lanes[i].Enqueue(stream, job, ids);
-        }
+        _queue.Enqueue(stream, job, ids);
         return count;
     }
 
@@ -129,7 +120,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        foreach (var lane in _lanes) _workers.Add(Task.Run(() => RunLaneAsync(lane), CancellationToken.None));
+        for (var i = 0; i < _options.MaxConcurrency; i++) _workers.Add(Task.Run(RunWorkerAsync, CancellationToken.None));
         _workers.Add(Task.Run(RunGoneReporterAsync, CancellationToken.None));
         return Task.CompletedTask;
     }
@@ -154,6 +145,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     {
         if (!_stopping.IsCancellationRequested) await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping.Dispose();
+        _queue.Dispose();
     }
 
     private void CompleteOne()
@@ -173,26 +165,28 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         return signal;
     }
 
-    private int LaneOf(string connectionId) =>
-        (int)((uint)StringComparer.Ordinal.GetHashCode(connectionId) % (uint)_lanes.Length);
-
-    private async Task RunLaneAsync(Lane lane)
+    private async Task RunWorkerAsync()
     {
         var token = _stopping.Token;
         while (true)
         {
+            DeliveryItem? next;
             try
             {
-                await lane.Signal.WaitAsync(token).ConfigureAwait(false);
+                next = await _queue.TakeAsync(token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
 
-            var (job, connectionId) = lane.Take();
-            await DeliverAsync(job, connectionId, token).ConfigureAwait(false);
-            CompleteOne();
+            // Null: its recipient was busy and the item now waits for the worker posting to it.
+            while (next is { } item)
+            {
+                await DeliverAsync(item.Job, item.ConnectionId, token).ConfigureAwait(false);
+                CompleteOne();
+                next = _queue.Finished(item.ConnectionId);
+            }
         }
     }
 
@@ -325,43 +319,6 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             bool stale;
             lock (jobs) stale = jobs.TrueForAll(j => j.FinishedAt is { } finished && finished < cutoff);
             if (stale) _tracked.TryRemove(id, out _);
-        }
-    }
-
-    /// <summary>One serial worker's queue: a FIFO per stream, with streams served in turn.</summary>
-    private sealed class Lane
-    {
-        private readonly Dictionary<string, Queue<(DeliveryJob, string)>> _streams = new(StringComparer.Ordinal);
-        private readonly Queue<string> _turns = new();
-
-        public SemaphoreSlim Signal { get; } = new(0);
-
-        public void Enqueue(string stream, DeliveryJob job, List<string> connectionIds)
-        {
-            lock (_streams)
-            {
-                if (!_streams.TryGetValue(stream, out var queue))
-                {
-                    queue = new Queue<(DeliveryJob, string)>(connectionIds.Count);
-                    _streams[stream] = queue;
-                    _turns.Enqueue(stream);
-                }
-                foreach (var id in connectionIds) queue.Enqueue((job, id));
-            }
-            Signal.Release(connectionIds.Count);
-        }
-
-        public (DeliveryJob Job, string ConnectionId) Take()
-        {
-            lock (_streams)
-            {
-                var stream = _turns.Dequeue();
-                var queue = _streams[stream];
-                var item = queue.Dequeue();
-                if (queue.Count > 0) _turns.Enqueue(stream);
-                else _streams.Remove(stream);
-                return item;
-            }
         }
     }
 

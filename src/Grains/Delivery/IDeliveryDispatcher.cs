@@ -4,7 +4,7 @@ namespace Tether.Delivery;
 
 /// <summary>
 /// The silo-local owner of outbound I/O. Grains hand it recipients and return at once; it posts with bounded
-/// concurrency, keeps posts to one recipient from one stream in order, and shares its lanes fairly between streams.
+/// concurrency, keeps posts to one recipient from one stream in order, and lets streams take turns.
 /// </summary>
 public interface IDeliveryDispatcher
 {

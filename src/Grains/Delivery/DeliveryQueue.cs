@@ -1,0 +1,89 @@
+namespace Tether.Delivery;
+
+/// <summary>One post to make: a message's job and one recipient.</summary>
+internal readonly record struct DeliveryItem(DeliveryJob Job, string ConnectionId);
+
+/// <summary>
+/// The dispatcher's queue. Items wait in a FIFO per stream and streams take turns, so a 2-member room's message is
+/// taken right after the next item of a 100,000-member fan-out, not after all of it. Any free worker takes the next
+/// item (no recipient is tied to a worker, so one unlucky worker cannot hold the tail of a fan-out), and a recipient
+/// has at most one post in flight: an item whose recipient is busy waits beside that recipient and is handed to the
+/// worker that finishes the post before it. Together these keep one stream's posts to one recipient in order.
+/// </summary>
+internal sealed class DeliveryQueue : IDisposable
+{
+    // Enqueueing a huge fan-out in one go would hold the lock (and every worker) for milliseconds.
+    private const int EnqueueChunk = 1024;
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Queue<DeliveryItem>> _streams = new(StringComparer.Ordinal);
+    private readonly Queue<string> _turns = new();
+    // Recipients with a post in flight, each with the items that arrived for it meanwhile (null: none yet).
+    private readonly Dictionary<string, Queue<DeliveryItem>?> _busy = new(StringComparer.Ordinal);
+    // One count per item in a stream queue: a worker that passes it takes exactly one item out of the streams.
+    private readonly SemaphoreSlim _queued = new(0);
+
+    public void Enqueue(string stream, DeliveryJob job, IReadOnlyList<string> connectionIds)
+    {
+        for (var start = 0; start < connectionIds.Count; start += EnqueueChunk)
+        {
+            var end = Math.Min(start + EnqueueChunk, connectionIds.Count);
+            lock (_lock)
+            {
+                if (!_streams.TryGetValue(stream, out var queue))
+                {
+                    queue = new Queue<DeliveryItem>(Math.Min(connectionIds.Count, EnqueueChunk));
+                    _streams[stream] = queue;
+                    _turns.Enqueue(stream);
+                }
+                for (var i = start; i < end; i++) queue.Enqueue(new DeliveryItem(job, connectionIds[i]));
+            }
+            _queued.Release(end - start);
+        }
+    }
+
+    /// <summary>
+    /// Waits for an item and takes it. Null when the item's recipient is busy: the item then waits for
+    /// <see cref="Finished"/> of that recipient, and the caller simply takes again.
+    /// </summary>
+    public async ValueTask<DeliveryItem?> TakeAsync(CancellationToken cancellationToken)
+    {
+        await _queued.WaitAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            var stream = _turns.Dequeue();
+            var queue = _streams[stream];
+            var item = queue.Dequeue();
+            if (queue.Count > 0) _turns.Enqueue(stream);
+            else _streams.Remove(stream);
+
+            if (_busy.TryGetValue(item.ConnectionId, out var waiting))
+            {
+                (waiting ??= new Queue<DeliveryItem>()).Enqueue(item);
+                _busy[item.ConnectionId] = waiting;
+                return null;
+            }
+            _busy.Add(item.ConnectionId, null);
+            return item;
+        }
+    }
+
+    /// <summary>
+    /// Marks <paramref name="connectionId"/>'s post as finished. Returns the next item waiting for that recipient
+    /// (it stays busy and the caller posts it) or null (the recipient is free).
+    /// </summary>
+    public DeliveryItem? Finished(string connectionId)
+    {
+        lock (_lock)
+        {
+            if (_busy.TryGetValue(connectionId, out var waiting) && waiting is { Count: > 0 })
+            {
+                return waiting.Dequeue();
+            }
+            _busy.Remove(connectionId);
+            return null;
+        }
+    }
+
+    public void Dispose() => _queued.Dispose();
+}

@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Tether.Abstractions;
+using Tether.Delivery;
+using Tether.Management;
+
+namespace Tether.Tests.Grains;
+
+/// <summary>The dispatcher's scheduling: bounded, work-conserving, in order per recipient, fair between streams.</summary>
+public sealed class DeliveryDispatcherTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private static OutboundMessage Message(string text)
+    {
+        var payload = Encoding.UTF8.GetBytes(text);
+        return new OutboundMessage(text, payload, Envelopes.Sha256Hex(payload));
+    }
+
+    private static async Task<DeliveryDispatcher> StartAsync(IManagementApiClient client, int maxConcurrency)
+    {
+        // No post answers 410 in these tests, so the dispatcher never reports to a grain and needs no grain factory.
+        var dispatcher = new DeliveryDispatcher(client, grains: null!, Options.Create(new DeliveryOptions { MaxConcurrency = maxConcurrency }),
+            NullLogger<DeliveryDispatcher>.Instance);
+        await dispatcher.StartAsync(CancellationToken.None);
+        return dispatcher;
+    }
+
+    [Fact]
+    public async Task Uses_every_worker_and_never_more_while_one_recipient_is_slow()
+    {
+        var slow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var inFlight = 0;
+        var maxInFlight = 0;
+        var delivered = new ConcurrentBag<string>();
+        var client = new ScriptedClient(async (id, _) =>
+        {
+            var now = Interlocked.Increment(ref inFlight);
+            InterlockedMax(ref maxInFlight, now);
+            await (id == "slow" ? slow.Task : Task.Delay(1));
+            Interlocked.Decrement(ref inFlight);
+            delivered.Add(id);
+        });
+        await using var dispatcher = await StartAsync(client, maxConcurrency: 8);
+
+        // Whatever a recipient's id, a stuck post to it must not hold up posts to anybody else.
+        var others = Enumerable.Range(0, 400).Select(i => $"c{i}").ToList();
+        dispatcher.Dispatch(Message("m"), "room:big", "big", ["slow", .. others], track: false);
+        await WaitUntilAsync(() => delivered.Count == others.Count, "every other recipient is delivered while one post is stuck");
+        Assert.DoesNotContain("slow", delivered);
+
+        slow.SetResult();
+        await dispatcher.WhenIdleAsync().WaitAsync(Timeout);
+        Assert.Equal(8, maxInFlight);
+        Assert.Equal(others.Count + 1, delivered.Count);
+    }
+
+    [Fact]
+    public async Task Posts_from_one_stream_reach_each_recipient_in_order_with_many_workers()
+    {
+        var received = new ConcurrentDictionary<string, ConcurrentQueue<string>>();
+        var client = new ScriptedClient(async (id, text) =>
+        {
+            // Uneven post times, so that a free worker would overtake a busy one if nothing stopped it.
+            await Task.Delay(Random.Shared.Next(0, 3));
+            received.GetOrAdd(id, _ => new ConcurrentQueue<string>()).Enqueue(text);
+        });
+        await using var dispatcher = await StartAsync(client, maxConcurrency: 32);
+
+        string[] members = ["a", "b", "c"];
+        for (var i = 0; i < 150; i++)
+        {
+            dispatcher.Dispatch(Message($"room-{i:D3}"), "room:r", "r", members, track: false);
+            dispatcher.Dispatch(Message($"direct-{i:D3}"), "direct", room: null, ["a"], track: false);
+        }
+        await dispatcher.WhenIdleAsync().WaitAsync(Timeout);
+
+        foreach (var member in members)
+        {
+            var got = received[member].ToList();
+            var fromRoom = got.Where(t => t.StartsWith("room-", StringComparison.Ordinal)).ToList();
+            Assert.Equal(Enumerable.Range(0, 150).Select(i => $"room-{i:D3}"), fromRoom);
+        }
+        var direct = received["a"].Where(t => t.StartsWith("direct-", StringComparison.Ordinal)).ToList();
+        Assert.Equal(Enumerable.Range(0, 150).Select(i => $"direct-{i:D3}"), direct);
+    }
+
+    [Fact]
+    public async Task A_small_rooms_message_is_posted_before_a_big_rooms_backlog_drains()
+    {
+        var gate = new SemaphoreSlim(0);
+        var started = new ConcurrentQueue<string>();
+        var client = new ScriptedClient(async (id, _) =>
+        {
+            started.Enqueue(id);
+            await gate.WaitAsync();
+        });
+        await using var dispatcher = await StartAsync(client, maxConcurrency: 4);
+
+        dispatcher.Dispatch(Message("big"), "room:big", "big", Enumerable.Range(0, 1000).Select(i => $"big{i}"), track: false);
+        await WaitUntilAsync(() => started.Count == 4, "the workers take the big room's first posts");
+        dispatcher.Dispatch(Message("small"), "room:small", "small", ["small0", "small1"], track: false);
+
+        // Let posts finish one at a time until both small-room posts have started.
+        var released = 0;
+        while (!(started.Contains("small0") && started.Contains("small1")))
+        {
+            Assert.True(released < 20, "the small room's posts waited behind the big room: " + string.Join(",", started));
+            var before = started.Count;
+            gate.Release();
+            released++;
+            await WaitUntilAsync(() => started.Count > before, "a worker takes the next post");
+        }
+        Assert.True(released <= 4, $"the small room needed {released} posts to finish before its own started");
+
+        gate.Release(2000);
+        await dispatcher.WhenIdleAsync().WaitAsync(Timeout);
+        Assert.Equal(1002, started.Count);
+        Assert.Equal(0, dispatcher.Pending);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while (value > (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+
+    /// <summary>Polls a condition the fake client changes from the dispatcher's workers.</summary>
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting until " + what);
+            await Task.Delay(5);
+        }
+    }
+
+    private sealed class ScriptedClient(Func<string, string, Task> onPost) : IManagementApiClient
+    {
+        public Uri Endpoint { get; } = new("http://127.0.0.1:9/test");
+
+        public async Task<ManagementResult> PostAsync(string connectionId, ReadOnlyMemory<byte> payload, string payloadSha256, CancellationToken cancellationToken = default)
+        {
+            await onPost(connectionId, Encoding.UTF8.GetString(payload.Span));
+            return new ManagementResult(ManagementOutcome.Delivered, 200, null, null, 1);
+        }
+
+        public Task<(ManagementResult Result, RemoteConnectionInfo? Info)> GetAsync(string connectionId, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
+        public Task<ManagementResult> DeleteAsync(string connectionId, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+    }
+}
