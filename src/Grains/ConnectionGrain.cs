@@ -7,6 +7,7 @@ using Tether.Telemetry;
 
 namespace Tether;
 
+[GrainType(TetherGrainTypes.Connection)]
 public sealed partial class ConnectionGrain(
     [PersistentState("connection", TetherStorage.Name)] IPersistentState<ConnectionState> state,
     IDeliveryDispatcher dispatcher,
@@ -65,7 +66,7 @@ public sealed partial class ConnectionGrain(
         await this.RegisterOrUpdateReminder(SweepReminder, firstTick, _connectionOptions.SweepInterval);
 
         var joins = rooms.Select(r => Room(r).Join(Id, State.User)).ToList();
-        var userJoin = State.User is { } user ? GrainFactory.GetGrain<IUserGrain>(user).AddConnection(Id) : Task.CompletedTask;
+        var userJoin = State.User is { } user ? GrainFactory.User(user).AddConnection(Id) : Task.CompletedTask;
         var counts = await Task.WhenAll(joins);
         await userJoin;
         // A full room is left out rather than refusing the whole connection.
@@ -266,11 +267,11 @@ public sealed partial class ConnectionGrain(
         {
             recipients = target == Id
                 ? await Deliver(message) ? 1 : 0
-                : await GrainFactory.GetGrain<IConnectionGrain>(target).Deliver(message) ? 1 : 0;
+                : await GrainFactory.Connection(target).Deliver(message) ? 1 : 0;
         }
         else
         {
-            recipients = await GrainFactory.GetGrain<IUserGrain>(direct.User!).Deliver(message);
+            recipients = await GrainFactory.User(direct.User!).Deliver(message);
         }
 
         if (recipients == 0)
@@ -292,7 +293,7 @@ public sealed partial class ConnectionGrain(
 
         var user = State.User;
         var leaves = rooms.Select(r => (Task)Room(r).Leave(Id, user, notify: true)).ToList();
-        if (user is not null) leaves.Add(GrainFactory.GetGrain<IUserGrain>(user).RemoveConnection(Id));
+        if (user is not null) leaves.Add(GrainFactory.User(user).RemoveConnection(Id));
         await Task.WhenAll(leaves);
 
         // No DeactivateOnIdle here: calls queued behind this one would be forwarded to a dying activation and
@@ -327,7 +328,7 @@ public sealed partial class ConnectionGrain(
         return true;
     }
 
-    private IRoomGrain Room(string name) => GrainFactory.GetGrain<IRoomGrain>(name);
+    private IRoomGrain Room(string name) => GrainFactory.Room(name);
 
     private void RemovedAsSwept(string why)
     {

@@ -15,6 +15,7 @@ namespace Tether;
 /// sharding, splitting) run alone. One sender's messages stay in order: its connection grain awaits each publish,
 /// and a publish returns only once every shard has queued the message.
 /// </summary>
+[GrainType(TetherGrainTypes.Room)]
 [Reentrant]
 public sealed class RoomGrain(
     [PersistentState("room", TetherStorage.Name)] IPersistentState<RoomState> state,
@@ -240,7 +241,7 @@ public sealed class RoomGrain(
         throw new InvalidOperationException($"Room '{Name}' has no shard for a connection id: its shard map is corrupt.");
     }
 
-    private IRoomShardGrain Shard(int index) => GrainFactory.GetGrain<IRoomShardGrain>(RoomShards.Key(Name, index));
+    private IRoomShardGrain Shard(int index) => GrainFactory.RoomShard(RoomShards.Key(Name, index));
 
     /// <summary>
     /// Presence notices go to the other members of named rooms only: never the default room, and never a room above

@@ -8,6 +8,7 @@ namespace Tether;
 /// One slice of a large room. Hash-based placement spreads a room's shards over the silos, and each shard posts
 /// through its own silo's dispatcher, so a 100,000-member fan-out is shared by the cluster.
 /// </summary>
+[GrainType(TetherGrainTypes.RoomShard)]
 [HashBasedPlacement]
 public sealed class RoomShardGrain(
     [PersistentState("roomshard", TetherStorage.Name)] IPersistentState<RoomShardState> state,

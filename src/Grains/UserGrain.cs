@@ -3,6 +3,7 @@ using Tether.Delivery;
 
 namespace Tether;
 
+[GrainType(TetherGrainTypes.User)]
 public sealed class UserGrain(
     [PersistentState("user", TetherStorage.Name)] IPersistentState<UserState> state,
     IDeliveryDispatcher dispatcher) : Grain, IUserGrain

@@ -33,7 +33,7 @@ internal static class AdminEndpoints
         if (problem is not null) return problem;
 
         metrics.MessageReceived("api", "room");
-        var grain = grains.GetGrain<IRoomGrain>(room);
+        var grain = grains.Room(room);
         var receipt = await grain.Publish(message!, exceptConnectionId: null, trackDelivery: wait == true);
         if (wait != true)
         {
@@ -58,7 +58,7 @@ internal static class AdminEndpoints
     private static async Task<IResult> GetRoomAsync(string room, IGrainFactory grains, IOptions<LimitOptions> limits)
     {
         if (!limits.Value.IsValidRoomName(room)) return BadRoom(limits.Value);
-        var members = await grains.GetGrain<IRoomGrain>(room).Count();
+        var members = await grains.Room(room).Count();
         return Results.Json(new JsonObject { ["room"] = room, ["members"] = members });
     }
 
@@ -66,7 +66,7 @@ internal static class AdminEndpoints
     {
         if (!limits.Value.IsValidRoomName(room)) return BadRoom(limits.Value);
         if (limit is < 1 or > 1000) return Results.Problem(statusCode: 400, title: "Invalid limit", detail: "limit is 1 to 1000.");
-        var page = await grains.GetGrain<IRoomGrain>(room).GetMembers(after, limit ?? 100);
+        var page = await grains.Room(room).GetMembers(after, limit ?? 100);
         return Results.Json(new JsonObject
         {
             ["room"] = room,
@@ -83,7 +83,7 @@ internal static class AdminEndpoints
         var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, limits.Value, time);
         if (problem is not null) return problem;
         metrics.MessageReceived("api", "connection");
-        return await grains.GetGrain<IConnectionGrain>(connectionId).Deliver(message!)
+        return await grains.Connection(connectionId).Deliver(message!)
             ? Results.Json(new JsonObject { ["id"] = message!.Id, ["recipients"] = 1 }, statusCode: 202)
             : Results.Problem(statusCode: 404, title: "Unknown connection", detail: $"No connection '{connectionId}' is connected.");
     }
@@ -95,7 +95,7 @@ internal static class AdminEndpoints
         var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, limits.Value, time);
         if (problem is not null) return problem;
         metrics.MessageReceived("api", "user");
-        var recipients = await grains.GetGrain<IUserGrain>(user).Deliver(message!);
+        var recipients = await grains.User(user).Deliver(message!);
         return recipients > 0
             ? Results.Json(new JsonObject { ["id"] = message!.Id, ["recipients"] = recipients }, statusCode: 202)
             : Results.Problem(statusCode: 404, title: "Unknown user", detail: $"User '{user}' has no connection.");
@@ -104,7 +104,7 @@ internal static class AdminEndpoints
     private static async Task<IResult> GetConnectionAsync(string id, IGrainFactory grains)
     {
         if (ConnectionIdFromRoute(id) is not { } connectionId) return BadConnectionId();
-        var snapshot = await grains.GetGrain<IConnectionGrain>(connectionId).GetSnapshot();
+        var snapshot = await grains.Connection(connectionId).GetSnapshot();
         if (snapshot is null) return Results.Problem(statusCode: 404, title: "Unknown connection", detail: $"No connection '{connectionId}' is connected.");
         return Results.Json(new JsonObject
         {
@@ -122,7 +122,7 @@ internal static class AdminEndpoints
     {
         if (ConnectionIdFromRoute(id) is not { } connectionId) return BadConnectionId();
         // The silo calls API Gateway: API nodes may be pure Orleans clients without Management API credentials.
-        var result = await grains.GetGrain<IConnectionGrain>(connectionId).Close("deleted through the management API");
+        var result = await grains.Connection(connectionId).Close("deleted through the management API");
         if (!result.Closed)
         {
             return Results.Problem(statusCode: 502, title: "API Gateway did not close the connection",

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Tether.Abstractions;
+using Tether.Api.Hosting;
 using Tether.Api.Logging;
 using Tether.Api.Security;
 
@@ -13,7 +14,7 @@ internal static class IntegrationEndpoints
 {
     public static IEndpointRouteBuilder MapIntegrationEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("").WithTags("Integration").AddEndpointFilter<IntegrationSecretFilter>();
+        var group = app.MapGroup("").WithTags("Integration").AddSharedEndpointFilter<RouteGroupBuilder, IntegrationSecretFilter>();
         group.MapPost("/connect", ConnectAsync);
         group.MapMethods("/disconnect", [HttpMethods.Delete, HttpMethods.Post], DisconnectAsync);
         group.MapPost("/handle-event", HandleEventAsync);
@@ -62,7 +63,7 @@ internal static class IntegrationEndpoints
                 }
             }
 
-            var result = await grains.GetGrain<IConnectionGrain>(connectionId)
+            var result = await grains.Connection(connectionId)
                 .Connect(new ConnectRequest(Blank(user), rooms, connectedAt, Blank(sourceIp), Blank(userAgent), requestId, allowedRooms));
             return Results.Json(new JsonObject
             {
@@ -88,7 +89,7 @@ internal static class IntegrationEndpoints
             using var logScope = RequestLog.Begin(request, connectionId, RequestLog.GatewayRequestId(root));
             var why = string.Join(' ', new[] { status, reason }.Where(x => !string.IsNullOrEmpty(x)).Select(x => x!.Length > 120 ? x[..120] : x));
 
-            await grains.GetGrain<IConnectionGrain>(connectionId).Disconnect(why.Length == 0 ? "$disconnect" : "$disconnect " + why);
+            await grains.Connection(connectionId).Disconnect(why.Length == 0 ? "$disconnect" : "$disconnect " + why);
             return Results.Json(new JsonObject { ["type"] = "disconnected", ["connectionId"] = connectionId });
         }
     }
@@ -107,7 +108,7 @@ internal static class IntegrationEndpoints
             var (command, invalid) = ClientMessageParser.Parse(body, limits.Value);
             if (invalid is not null) return Replies.Error(invalid);
 
-            var reply = await grains.GetGrain<IConnectionGrain>(connectionId).Handle(command!);
+            var reply = await grains.Connection(connectionId).Handle(command!);
             return Replies.From(reply);
         }
     }

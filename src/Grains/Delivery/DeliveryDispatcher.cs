@@ -281,7 +281,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         try
         {
             // The grain keeps a connection whose $connect it accepted moments ago; then later messages must not skip it.
-            if (!await _grains.GetGrain<IConnectionGrain>(report.ConnectionId).Gone(report.Room).ConfigureAwait(false))
+            if (!await _grains.Connection(report.ConnectionId).Gone(report.Room).ConfigureAwait(false))
             {
                 _gone.TryRemove(report.ConnectionId, out _);
             }

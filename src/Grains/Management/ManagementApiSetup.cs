@@ -94,7 +94,19 @@ public static class ManagementApiSetup
                 "the local development pair (no AWS credentials found)");
         }
 
-        return (DefaultAWSCredentialsIdentityResolver.GetCredentials(), "the AWS default credential chain");
+        var resolved = DefaultAWSCredentialsIdentityResolver.GetCredentials();
+        if (resolved is EnvironmentVariablesAWSCredentials environment)
+        {
+            // The SDK re-reads the environment on every signature (a measurable share of each post's CPU); a process's
+            // environment does not change under it, so the values are read once. Refreshing sources (roles, SSO,
+            // instance or container credentials) keep their own cache and expiry and are used as they are.
+            var values = environment.GetCredentials();
+            resolved = values.UseToken
+                ? new SessionAWSCredentials(values.AccessKey, values.SecretKey, values.Token)
+                : new BasicAWSCredentials(values.AccessKey, values.SecretKey);
+            return (resolved, "the AWS default credential chain (environment variables)");
+        }
+        return (resolved, "the AWS default credential chain");
     }
 
     /// <summary>Whether anything the AWS default chain reads, short of instance metadata, is present.</summary>
