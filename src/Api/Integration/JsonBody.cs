@@ -19,23 +19,37 @@ internal static class JsonBody
             return (null, new BodyError(413, "payload_too_large", $"The request body is over {maxBytes} bytes."));
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        ReadOnlyMemory<byte> bytes;
+        if (request.ContentLength is { } length)
         {
-            if (buffer.Length + read > maxBytes)
+            // API Gateway always sends Content-Length (and Kestrel holds the body to it): read straight into an array of
+            // that size. A 16 KiB chunk and a growing stream per request were a fifth of the API's allocations.
+            var exact = new byte[length];
+            var filled = 0;
+            int read;
+            while (filled < exact.Length && (read = await request.Body.ReadAsync(exact.AsMemory(filled), ct)) > 0) filled += read;
+            bytes = exact.AsMemory(0, filled);
+        }
+        else
+        {
+            using var buffer = new MemoryStream();
+            var chunk = new byte[4 * 1024];
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
             {
-                return (null, new BodyError(413, "payload_too_large", $"The request body is over {maxBytes} bytes."));
+                if (buffer.Length + read > maxBytes)
+                {
+                    return (null, new BodyError(413, "payload_too_large", $"The request body is over {maxBytes} bytes."));
+                }
+                buffer.Write(chunk, 0, read);
             }
-            buffer.Write(chunk, 0, read);
+            bytes = buffer.ToArray();
         }
 
-        if (buffer.Length == 0)
+        if (bytes.Length == 0)
         {
             return (null, new BodyError(400, "invalid_json", "The request body is empty; a JSON object is expected."));
         }
-        var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
         // The JSON parser checks structure, not the bytes inside strings: invalid UTF-8 there would only surface when
         // a string is read, as an exception. One vectorized pass up front turns it into a 400.
         if (!System.Text.Unicode.Utf8.IsValid(bytes.Span))
