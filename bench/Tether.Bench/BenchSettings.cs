@@ -17,7 +17,11 @@ internal sealed record BenchSettings(
     string? SeedDirectory,
     string Configuration,
     bool GcDump,
-    string[] Only)
+    string[] Only,
+    int ClusterConnections,
+    int ClusterSilos,
+    int? ClusterShardThreshold,
+    int? ClusterInitialShards)
 {
     public const int RoomSize = 10;
 
@@ -51,7 +55,12 @@ internal sealed record BenchSettings(
             Value("--seed-dir") ?? DefaultSeedDirectory(),
             configuration,
             args.Contains("--gcdump"),
-            Value("--only")?.Split(',') ?? []);
+            Value("--only")?.Split(',') ?? [],
+            Int("--cluster-connections", smoke ? 600 : 10_000),
+            Int("--cluster-silos", 3),
+            // Smoke: a small room must still be sharded (production threshold 1,000).
+            Value("--cluster-shard-threshold") is { } threshold ? int.Parse(threshold, CultureInfo.InvariantCulture) : smoke ? 100 : null,
+            Value("--cluster-initial-shards") is { } shards ? int.Parse(shards, CultureInfo.InvariantCulture) : null);
     }
 
     /// <summary>Whether a phase runs (<c>--only broadcast,seed</c> picks some; the default is all).</summary>
@@ -60,7 +69,10 @@ internal sealed record BenchSettings(
     public string Describe() =>
         $"{Configuration} build, broadcast sizes {string.Join('/', BroadcastSizes)} x{Repeats}, concurrency {Concurrency}, " +
         $"ingress {IngressRooms} rooms of {RoomSize} for {IngressSeconds} s, memory at {MemoryConnections} connections, " +
-        $"latency at {LatencyRate} messages/s for {LatencySeconds} s" +
+        $"latency at {LatencyRate} messages/s for {LatencySeconds} s, " +
+        $"cluster {ClusterConnections} connections over {ClusterSilos} silos" +
+        (ClusterShardThreshold is { } t ? $", shard threshold {t}" : "") +
+        (ClusterInitialShards is { } i ? $", {i} initial shards" : "") +
         (Smoke ? " (smoke)" : "");
 
     public static string FindRepositoryRoot()
