@@ -175,11 +175,12 @@ public sealed partial class ConnectionGrain(
         };
     }
 
-    public Task<bool> Deliver(OutboundMessage message)
+    public async Task<bool> Deliver(OutboundMessage message)
     {
-        if (!State.Connected) return Task.FromResult(false);
+        if (!State.Connected) return false;
+        await dispatcher.AdmitAsync(DirectStream);
         dispatcher.Dispatch(message, DirectStream, room: null, [Id], track: false);
-        return Task.FromResult(true);
+        return true;
     }
 
     public Task<ConnectionSnapshot?> GetSnapshot() => Task.FromResult(State.Connected

@@ -33,7 +33,9 @@ public sealed class RoomGrain(
     private Dictionary<int, int> Shards => state.State.Shards;
     private bool Sharded => Shards.Count > 0;
     private int MemberCount => Sharded ? _shardedCount : Members.Count;
+    private string? _stream;
     private string Name => this.GetPrimaryKeyString();
+    private string Stream => _stream ??= "room:" + Name;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -130,6 +132,9 @@ public sealed class RoomGrain(
 
     public async Task<PublishReceipt> Publish(OutboundMessage message, string? exceptConnectionId, bool trackDelivery)
     {
+        // Once per message, before the gate (joins and leaves are not held while this sender is slowed). A sharded
+        // room's posts are queued by its shards, on their silos; this silo's queue stands in for them.
+        await dispatcher.AdmitAsync(Stream);
         using (await _gate.SharedAsync())
         {
             if (Sharded)
@@ -138,7 +143,7 @@ public sealed class RoomGrain(
                 return new PublishReceipt(message.Id, counts.Sum());
             }
             var recipients = exceptConnectionId is null ? Members : Members.Where(m => m != exceptConnectionId);
-            var count = dispatcher.Dispatch(message, "room:" + Name, Name, recipients, trackDelivery);
+            var count = dispatcher.Dispatch(message, Stream, Name, recipients, trackDelivery);
             return new PublishReceipt(message.Id, count);
         }
     }
@@ -256,6 +261,6 @@ public sealed class RoomGrain(
             await Task.WhenAll(Shards.Keys.Select(i => Shard(i).Publish(notice, connectionId, trackDelivery: false)));
             return;
         }
-        dispatcher.Dispatch(notice, "room:" + Name, Name, Members.Where(m => m != connectionId), track: false);
+        dispatcher.Dispatch(notice, Stream, Name, Members.Where(m => m != connectionId), track: false);
     }
 }

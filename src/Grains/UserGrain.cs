@@ -28,8 +28,11 @@ public sealed class UserGrain(
         }
     }
 
-    public Task<int> Deliver(OutboundMessage message) =>
-        Task.FromResult(dispatcher.Dispatch(message, ConnectionGrain.DirectStream, room: null, Connections, track: false));
+    public async Task<int> Deliver(OutboundMessage message)
+    {
+        await dispatcher.AdmitAsync(ConnectionGrain.DirectStream);
+        return dispatcher.Dispatch(message, ConnectionGrain.DirectStream, room: null, Connections, track: false);
+    }
 
     public Task<IReadOnlyList<string>> GetConnections() =>
         Task.FromResult<IReadOnlyList<string>>([.. Connections.Order(StringComparer.Ordinal)]);

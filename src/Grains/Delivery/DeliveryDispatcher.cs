@@ -37,6 +37,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     private int _failedSinceSummary;
     private long _lastSummary = System.Diagnostics.Stopwatch.GetTimestamp();
     private volatile bool _accepting = true;
+    private readonly Lock _admissionLock = new();
+    private TaskCompletionSource? _admission;
 
     public DeliveryDispatcher(
         IManagementApiClient client, IGrainFactory grains, IOptions<DeliveryOptions> options,
@@ -91,6 +93,51 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         }
         _queue.Enqueue(stream, job, ids);
         return count;
+    }
+
+    public ValueTask AdmitAsync(string stream)
+    {
+        var mark = _options.MaxQueued;
+        if (mark <= 0 || _queue.Count < mark || !_queue.HasQueued(stream)) return ValueTask.CompletedTask;
+        return WaitForAdmissionAsync(stream, mark);
+    }
+
+    private async ValueTask WaitForAdmissionAsync(string stream, int mark)
+    {
+        var started = _time.GetTimestamp();
+        while (_queue.Count >= mark && _queue.HasQueued(stream))
+        {
+            Task released;
+            lock (_admissionLock) released = (_admission ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            // Checked again once registered: a worker may have drained the queue in between.
+            if (_queue.Count < mark) return;
+            var left = _options.AdmissionTimeout - _time.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
+            {
+                LogAdmittedAfterTimeout(stream, _queue.Count);
+                return;
+            }
+            try
+            {
+                await released.WaitAsync(left, _time).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+    }
+
+    /// <summary>Wakes the senders waiting in <see cref="AdmitAsync"/> once the queue is below its mark.</summary>
+    private void ReleaseAdmissions()
+    {
+        if (Volatile.Read(ref _admission) is null || _queue.Count >= _options.MaxQueued) return;
+        TaskCompletionSource? released;
+        lock (_admissionLock)
+        {
+            released = _admission;
+            _admission = null;
+        }
+        released?.TrySetResult();
     }
 
     public async Task<DeliverySummary> WaitAsync(string trackingKey, TimeSpan timeout)
@@ -179,6 +226,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             {
                 return;
             }
+            ReleaseAdmissions();
 
             // Null: its recipient was busy and the item now waits for the worker posting to it.
             while (next is { } item)
@@ -339,6 +387,9 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting down: {Count} deliveries of message {MessageId} were not queued")]
     private partial void LogDroppedAtShutdown(int count, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Stream {Stream} waited the admission timeout with {Queued} posts queued on this silo; its posts were queued anyway")]
+    private partial void LogAdmittedAfterTimeout(string stream, int queued);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting down: {Count} queued deliveries did not drain in time and were abandoned")]
     private partial void LogAbandoned(long count);

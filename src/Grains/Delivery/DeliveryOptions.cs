@@ -11,6 +11,18 @@ public sealed class DeliveryOptions
     [Range(1, 10_000)]
     public int MaxConcurrency { get; set; } = 128;
 
+    /// <summary>
+    /// Posts queued on this silo (not yet started) above which a stream that already has posts waiting must wait
+    /// before it adds more: senders are slowed to the rate the Management API takes, and memory stays bounded,
+    /// instead of a backlog growing without limit. A stream with nothing queued (a quiet room, a direct message) is
+    /// never held. 0 turns this off.
+    /// </summary>
+    [Range(0, 10_000_000)]
+    public int MaxQueued { get; set; } = 4096;
+
+    /// <summary>The longest a sender waits for the queue to fall below <see cref="MaxQueued"/>; after that its posts are queued anyway.</summary>
+    public TimeSpan AdmissionTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a connection that answered 410 is remembered, so that queued messages skip it.</summary>
     public TimeSpan GoneMemory { get; set; } = TimeSpan.FromMinutes(15);
 

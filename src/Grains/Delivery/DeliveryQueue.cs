@@ -22,6 +22,16 @@ internal sealed class DeliveryQueue : IDisposable
     private readonly Dictionary<string, Queue<DeliveryItem>?> _busy = new(StringComparer.Ordinal);
     // One count per item in a stream queue: a worker that passes it takes exactly one item out of the streams.
     private readonly SemaphoreSlim _queued = new(0);
+    private int _count;
+
+    /// <summary>Items waiting in stream queues (not yet taken by a worker).</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Whether <paramref name="stream"/> has items waiting.</summary>
+    public bool HasQueued(string stream)
+    {
+        lock (_lock) return _streams.ContainsKey(stream);
+    }
 
     public void Enqueue(string stream, DeliveryJob job, IReadOnlyList<string> connectionIds)
     {
@@ -37,6 +47,7 @@ internal sealed class DeliveryQueue : IDisposable
                     _turns.Enqueue(stream);
                 }
                 for (var i = start; i < end; i++) queue.Enqueue(new DeliveryItem(job, connectionIds[i]));
+                _count += end - start;
             }
             _queued.Release(end - start);
         }
@@ -54,6 +65,7 @@ internal sealed class DeliveryQueue : IDisposable
             var stream = _turns.Dequeue();
             var queue = _streams[stream];
             var item = queue.Dequeue();
+            _count--;
             if (queue.Count > 0) _turns.Enqueue(stream);
             else _streams.Remove(stream);
 

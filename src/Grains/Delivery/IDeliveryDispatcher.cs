@@ -16,6 +16,12 @@ public interface IDeliveryDispatcher
     /// </summary>
     int Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null);
 
+    /// <summary>
+    /// Completes when <paramref name="stream"/> may add posts: at once unless this silo's queue is over its mark and
+    /// the stream already has posts waiting (then when the queue has drained below the mark, or after a timeout).
+    /// </summary>
+    ValueTask AdmitAsync(string stream);
+
     /// <summary>Waits for a tracked message's deliveries; the summary says whether they all finished in time.</summary>
     Task<DeliverySummary> WaitAsync(string trackingKey, TimeSpan timeout);
 }

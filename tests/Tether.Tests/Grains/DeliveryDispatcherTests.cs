@@ -19,11 +19,11 @@ public sealed class DeliveryDispatcherTests
         return new OutboundMessage(text, payload, Envelopes.Sha256Hex(payload));
     }
 
-    private static async Task<DeliveryDispatcher> StartAsync(IManagementApiClient client, int maxConcurrency)
+    private static async Task<DeliveryDispatcher> StartAsync(IManagementApiClient client, int maxConcurrency, int maxQueued = 4096, TimeSpan? admissionTimeout = null)
     {
+        var options = new DeliveryOptions { MaxConcurrency = maxConcurrency, MaxQueued = maxQueued, AdmissionTimeout = admissionTimeout ?? TimeSpan.FromSeconds(30) };
         // No post answers 410 in these tests, so the dispatcher never reports to a grain and needs no grain factory.
-        var dispatcher = new DeliveryDispatcher(client, grains: null!, Options.Create(new DeliveryOptions { MaxConcurrency = maxConcurrency }),
-            NullLogger<DeliveryDispatcher>.Instance);
+        var dispatcher = new DeliveryDispatcher(client, grains: null!, Options.Create(options), NullLogger<DeliveryDispatcher>.Instance);
         await dispatcher.StartAsync(CancellationToken.None);
         return dispatcher;
     }
@@ -119,6 +119,52 @@ public sealed class DeliveryDispatcherTests
         await dispatcher.WhenIdleAsync().WaitAsync(Timeout);
         Assert.Equal(1002, started.Count);
         Assert.Equal(0, dispatcher.Pending);
+    }
+
+    [Fact]
+    public async Task A_stream_with_posts_waiting_is_held_while_the_queue_is_over_its_mark_and_a_quiet_stream_is_not()
+    {
+        var gate = new SemaphoreSlim(0);
+        var client = new ScriptedClient(async (_, _) => await gate.WaitAsync());
+        await using var dispatcher = await StartAsync(client, maxConcurrency: 2, maxQueued: 10);
+
+        // 2 in flight, 48 queued: over the mark.
+        dispatcher.Dispatch(Message("busy"), "room:busy", "busy", Enumerable.Range(0, 50).Select(i => $"b{i}"), track: false);
+        var busy = dispatcher.AdmitAsync("room:busy").AsTask();
+        Assert.True(dispatcher.AdmitAsync("room:quiet").AsTask().IsCompletedSuccessfully, "a stream with nothing queued must never wait");
+        Assert.True(dispatcher.AdmitAsync(ConnectionGrain.DirectStream).AsTask().IsCompletedSuccessfully);
+        Assert.False(busy.IsCompleted);
+
+        // Let posts finish until fewer than 10 are queued: the busy stream is let in, without waiting for the rest.
+        var released = 0;
+        while (!busy.IsCompleted)
+        {
+            Assert.True(released < 50, "the busy stream was never admitted");
+            gate.Release();
+            released++;
+            await Task.WhenAny(busy, Task.Delay(20));
+        }
+        Assert.InRange(released, 38, 42);
+        Assert.True(dispatcher.Pending > 0);
+
+        gate.Release(100);
+        await dispatcher.WhenIdleAsync().WaitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task A_held_stream_is_let_in_after_the_admission_timeout_when_nothing_drains()
+    {
+        var stuck = new TaskCompletionSource();
+        var client = new ScriptedClient((_, _) => stuck.Task);
+        await using var dispatcher = await StartAsync(client, maxConcurrency: 1, maxQueued: 1, admissionTimeout: TimeSpan.FromMilliseconds(300));
+
+        dispatcher.Dispatch(Message("m"), "room:r", "r", ["a", "b", "c"], track: false);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await dispatcher.AdmitAsync("room:r").AsTask().WaitAsync(Timeout);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(250), $"admitted after {clock.ElapsedMilliseconds} ms");
+
+        stuck.SetResult();
+        await dispatcher.WhenIdleAsync().WaitAsync(Timeout);
     }
 
     private static void InterlockedMax(ref int target, int value)
