@@ -10,7 +10,7 @@ namespace Tether.Bench;
 
 /// <summary>The benchmark's phases. Each starts the servers it needs and stops them, so phases do not disturb each other.</summary>
 internal sealed class Phases(
-    BenchSettings settings, string repo, Sink sink, Uri connectionUrl, AWSCredentials credentials, Report report)
+    BenchSettings settings, string repo, Sink sink, Uri connectionUrl, AWSCredentials credentials, Report report, BareWorker bareWorker)
 {
     private const string Secret = "bench-integration-secret";
     private const string ApiKey = "bench-management-key";
@@ -25,11 +25,15 @@ internal sealed class Phases(
         await using var backend = await StartOursAsync();
         using var driver = new IntegrationDriver(backend.BaseAddress, Secret);
 
-        // Warm-up: JIT, connection pools, grain activation paths.
-        var warm = ConnectionIdMaker.Make("warm", 200);
+        // Warm-up, for ours and the bare client alike: JIT (tiered compilation promotes hot methods after some
+        // thousands of calls), connection pools, grain activation paths. 5,000 posts each.
+        var warm = ConnectionIdMaker.Make("warm", 1000);
         await driver.ConnectAllAsync(warm, _ => "warm");
-        for (var i = 0; i < 3; i++) await OursBroadcastAsync(driver, warm, "warm", fairness: null);
-        await BareAsync(warm);
+        for (var i = 0; i < 5; i++)
+        {
+            await OursBroadcastAsync(driver, warm, "warm", fairness: null);
+            await BareAsync(warm);
+        }
 
         foreach (var size in settings.BroadcastSizes)
         {
@@ -52,13 +56,18 @@ internal sealed class Phases(
             var ours = new List<double>();
             var bare = new List<double>();
             double? fairness = null;
+            double oursCpu = 0, bareCpu = 0;
             for (var r = 0; r < settings.Repeats; r++)
             {
                 var last = r == settings.Repeats - 1;
+                var cpu = ProcessCpu.Seconds(backend.Id);
                 var (seconds, small2) = await OursBroadcastAsync(driver, ids, room, last ? (small, $"f{size}") : null);
+                oursCpu += ProcessCpu.Seconds(backend.Id) - cpu;
                 ours.Add(seconds);
                 fairness ??= small2;
+                cpu = ProcessCpu.Seconds(bareWorker.Id);
                 bare.Add(await BareAsync(ids));
+                bareCpu += ProcessCpu.Seconds(bareWorker.Id) - cpu;
             }
 
             var oursTime = Median(ours);
@@ -70,6 +79,9 @@ internal sealed class Phases(
             report.Row($"bare limit for {size:N0}: signed posts/s", Report.Number(size / bareTime),
                 $"{settings.Concurrency} concurrent, no Orleans; median {bareTime * 1000:N0} ms");
             report.Row($"broadcast to {size:N0}: share of bare limit", $"{bareTime / oursTime:P0}");
+            var posts = (double)size * settings.Repeats;
+            report.Row($"broadcast to {size:N0}: CPU per delivery, ours ÷ bare", $"{oursCpu / bareCpu:0.00}",
+                $"our process {oursCpu * 1e6 / posts:N0} µs, the bare client's {bareCpu * 1e6 / posts:N0} µs per post (the sink's excluded)");
             if (fairness is { } f)
             {
                 report.Row($"2-member room's message sent during the {size:N0} broadcast", $"{f * 1000:N0} ms to its last delivery",
@@ -238,7 +250,8 @@ internal sealed class Phases(
             var ids = ConnectionIdMaker.Make("seed", n);
             await driver.ConnectAllAsync(ids, _ => null);
             var times = new List<double>();
-            await SeedBroadcastAsync(driver, ids);
+            // The same warm-up as ours: 5,000 posts.
+            for (var i = 0; i < 5; i++) await SeedBroadcastAsync(driver, ids);
             for (var r = 0; r < settings.Repeats; r++) times.Add(await SeedBroadcastAsync(driver, ids));
             var seedTime = Median(times);
             report.Row($"seed: broadcast to {n:N0}: time to last delivery", $"{seedTime * 1000:N0} ms",
@@ -290,6 +303,7 @@ internal sealed class Phases(
         }
 
         var reached = await sink.WaitForTargetAsync(DeliveryTimeout);
+        Report.Line($"broadcast to {room}: first post after {(sink.FirstPostTimestamp - started) * 1000.0 / Stopwatch.Frequency:0.0} ms, last after {(reached - started) * 1000.0 / Stopwatch.Frequency:0.0} ms");
         await VerifyExactlyOnceAsync(ids.Concat(fairness?.Ids ?? []), expected, $"broadcast to {room}");
         double? small = watched is null ? null : (watched.Max(t => t.Result) - smallSent) / (double)Stopwatch.Frequency;
         return ((reached - started) / (double)Stopwatch.Frequency, small);
@@ -305,7 +319,7 @@ internal sealed class Phases(
             body = new { text = "broadcast", at = Stopwatch.GetTimestamp() },
             id = Guid.CreateVersion7().ToString(), sentAt = DateTime.UtcNow,
         }));
-        var elapsed = await BareClient.PostAllAsync(connectionUrl, ids, payload, settings.Concurrency, credentials);
+        var elapsed = await bareWorker.PostAllAsync(ids, payload);
         await VerifyExactlyOnceAsync(ids, ids.Length, "bare client");
         return elapsed.TotalSeconds;
     }

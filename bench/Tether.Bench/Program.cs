@@ -5,6 +5,8 @@ using Tether.Bench;
 
 // The fan-out benchmark (issue 5). One run measures our backend, the bare limit and the seed side by side on
 // loopback, against the same sink, and prints one table. See docs/performance.md for the command and results.
+if (args.Length > 0 && args[0] == BareWorker.Mode) return await BareWorker.RunAsync(args);
+
 var settings = BenchSettings.Parse(args);
 var repo = BenchSettings.FindRepositoryRoot();
 var report = new Report(settings);
@@ -14,7 +16,8 @@ var connectionUrl = new Uri(sink.BaseAddress, "bench");
 var credentials = new BasicAWSCredentials("AKIDTETHERBENCH0000", "bench-secret-access-key-not-for-aws");
 Report.Line($"sink {sink.BaseAddress}, {Environment.ProcessorCount} cores, {settings.Describe()}");
 
-var phases = new Phases(settings, repo, sink, connectionUrl, credentials, report);
+await using var bare = BareWorker.Start(connectionUrl, settings.Concurrency, credentials);
+var phases = new Phases(settings, repo, sink, connectionUrl, credentials, report, bare);
 try
 {
     if (settings.Runs("broadcast")) await phases.BroadcastAsync();

@@ -22,6 +22,7 @@ internal sealed class Sink : IAsyncDisposable
     private long _unsigned;
     private long _target = long.MaxValue;
     private long _lastPostTicks;
+    private long _firstPostTicks;
     private TaskCompletionSource<long> _reached = NewSignal();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<long>> _watched = new(StringComparer.Ordinal);
 
@@ -58,6 +59,7 @@ internal sealed class Sink : IAsyncDisposable
         _hits.Clear();
         Interlocked.Exchange(ref _posts, 0);
         Interlocked.Exchange(ref _unsigned, 0);
+        Interlocked.Exchange(ref _firstPostTicks, 0);
         _reached = NewSignal();
         Interlocked.Exchange(ref _target, target);
     }
@@ -76,6 +78,9 @@ internal sealed class Sink : IAsyncDisposable
     /// <summary>Completes with the timestamp of the next post to <paramref name="connectionId"/>.</summary>
     public Task<long> WatchAsync(string connectionId) =>
         _watched.GetOrAdd(connectionId, static _ => NewSignal()).Task;
+
+    /// <summary>The timestamp of the first post since <see cref="Reset"/> (0: none yet).</summary>
+    public long FirstPostTimestamp => Interlocked.Read(ref _firstPostTicks);
 
     /// <summary>The timestamp of the latest post (for phases that have no fixed target).</summary>
     public long LastPostTimestamp => Interlocked.Read(ref _lastPostTicks);
@@ -112,6 +117,7 @@ internal sealed class Sink : IAsyncDisposable
             var now = Stopwatch.GetTimestamp();
             if (!_watched.IsEmpty && _watched.TryRemove(id, out var watcher)) watcher.TrySetResult(now);
             Interlocked.Exchange(ref _lastPostTicks, now);
+            Interlocked.CompareExchange(ref _firstPostTicks, now, 0);
             if (Interlocked.Increment(ref _posts) == Interlocked.Read(ref _target)) _reached.TrySetResult(now);
         }
         else if (HttpMethods.IsGet(request.Method))
