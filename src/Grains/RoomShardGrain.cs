@@ -1,15 +1,15 @@
-using Orleans.Placement;
 using Tether.Abstractions;
 using Tether.Delivery;
+using Tether.Placement;
 
 namespace Tether;
 
 /// <summary>
-/// One slice of a large room. Hash-based placement spreads a room's shards over the silos, and each shard posts
-/// through its own silo's dispatcher, so a 100,000-member fan-out is shared by the cluster.
+/// One slice of a large room. <see cref="RoomShardPlacement"/> spreads a room's shards evenly over the silos, and each
+/// shard posts through its own silo's dispatcher, so a 100,000-member fan-out is shared by the cluster.
 /// </summary>
 [GrainType(TetherGrainTypes.RoomShard)]
-[HashBasedPlacement]
+[RoomShardPlacement]
 public sealed class RoomShardGrain(
     [PersistentState("roomshard", TetherStorage.Name)] IPersistentState<RoomShardState> state,
     IDeliveryDispatcher dispatcher) : Grain, IRoomShardGrain

@@ -37,10 +37,19 @@ public static class RoomShards
     /// <summary>The shard grain's key: the index first, so the room name (which may contain anything) needs no escaping.</summary>
     public static string Key(string room, int index) => index.ToString(CultureInfo.InvariantCulture) + "/" + room;
 
-    public static (int Index, string Room) ParseKey(string key)
+    public static (int Index, string Room) ParseKey(string key) =>
+        TryParseKey(key, out var parsed) ? parsed : throw new FormatException($"'{key}' is not a room shard key (index/room).");
+
+    public static bool TryParseKey(string key, out (int Index, string Room) parsed)
     {
         var slash = key.IndexOf('/', StringComparison.Ordinal);
-        return (int.Parse(key.AsSpan(0, slash), NumberStyles.None, CultureInfo.InvariantCulture), key[(slash + 1)..]);
+        if (slash > 0 && int.TryParse(key.AsSpan(0, slash), NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+        {
+            parsed = (index, key[(slash + 1)..]);
+            return true;
+        }
+        parsed = default;
+        return false;
     }
 
     private static uint Mask(int depth) => depth == 0 ? 0u : (1u << depth) - 1u;

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Tether.Abstractions;
 using Tether.Delivery;
 using Tether.Management;
+using Tether.Placement;
 using Tether.Telemetry;
 
 namespace Tether.Hosting;
@@ -35,6 +36,7 @@ public static class TetherSiloExtensions
         services.AddTetherMetrics();
         silo.AddActivityPropagation();
         silo.AddIncomingGrainCallFilter<GrainLogScopeFilter>();
+        silo.AddPlacementDirector<RoomShardPlacement, RoomShardPlacementDirector>();
 
         services.AddSingleton(sp =>
         {

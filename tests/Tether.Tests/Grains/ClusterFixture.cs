@@ -21,6 +21,9 @@ public class ClusterFixture : IAsyncLifetime
 
     protected ClusterFixture(TimeSpan connectGracePeriod) => _connectGracePeriod = connectGracePeriod;
 
+    /// <summary>Silos the cluster starts with.</summary>
+    protected virtual int SiloCount => 2;
+
     /// <summary>Settings a derived fixture adds or overrides.</summary>
     protected virtual IEnumerable<KeyValuePair<string, string?>> ExtraSettings => [];
 
@@ -51,7 +54,7 @@ public class ClusterFixture : IAsyncLifetime
         foreach (var (key, value) in ExtraSettings) settings[key] = value;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
 
-        var builder = new InProcessTestClusterBuilder(initialSilosCount: 2);
+        var builder = new InProcessTestClusterBuilder(initialSilosCount: (short)SiloCount);
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddMemoryGrainStorage(TetherStorage.Name);
@@ -110,4 +113,18 @@ public sealed class SweepClusterFixture : ClusterFixture
 public sealed class SweepClusterTests : ICollectionFixture<SweepClusterFixture>
 {
     public const string Name = "sweep-cluster";
+}
+
+/// <summary>Three silos, and rooms that shard into 8 at once: the smallest cluster where shard placement is not a coin toss.</summary>
+public sealed class ThreeSiloClusterFixture : ClusterFixture
+{
+    protected override int SiloCount => 3;
+
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings => [new("Rooms:InitialShards", "8")];
+}
+
+[CollectionDefinition(Name)]
+public sealed class ThreeSiloClusterTests : ICollectionFixture<ThreeSiloClusterFixture>
+{
+    public const string Name = "three-silo-cluster";
 }

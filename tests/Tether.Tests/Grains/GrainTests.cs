@@ -298,8 +298,9 @@ public sealed class GrainTests(ClusterFixture fixture)
         var listener = await ConnectAsync(null, small);
         var joiner = await ConnectAsync();
 
-        // Every post now takes 50 ms: 200 posts over at most 32 lanes per silo take several hundred milliseconds.
-        fixture.Gateway.Emulator.Faults.Latency = TimeSpan.FromMilliseconds(50);
+        // Every post now takes 200 ms: 200 posts over at most 32 lanes on each of 2 silos take about 0.8 s, longer than
+        // the three grain calls below take even on a loaded machine (at 50 ms they lost that race at load average 30).
+        fixture.Gateway.Emulator.Faults.Latency = TimeSpan.FromMilliseconds(200);
         try
         {
             var broadcast = await Connection(sender).Handle(new SendToRoom(big, "\"big\"", true));
