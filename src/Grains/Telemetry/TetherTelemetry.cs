@@ -106,7 +106,7 @@ public static class TetherTelemetry
                 tracing.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(options.TraceSampleRatio)))
                     .AddSource(ActivitySources.ApplicationGrainActivitySourceName, ActivitySources.StorageActivitySourceName)
                     .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsOperationalPath(context.Request.Path, options))
-                    // A post made by a dispatcher lane has no parent: tracing each of a 100,000-member fan-out would
+                    // A post made by a dispatcher worker has no parent: tracing each of a 100,000-member fan-out would
                     // flood the collector, so only calls made inside a trace (GetConnection, DeleteConnection) get spans.
                     // Posts are measured by the tether.deliveries metrics instead.
                     .AddHttpClientInstrumentation(o => o.FilterHttpRequestMessage = _ => Activity.Current is not null);

@@ -298,7 +298,7 @@ public sealed class GrainTests(ClusterFixture fixture)
         var listener = await ConnectAsync(null, small);
         var joiner = await ConnectAsync();
 
-        // Every post now takes 200 ms: 200 posts over at most 32 lanes on each of 2 silos take about 0.8 s, longer than
+        // Every post now takes 200 ms: 200 posts with at most 32 in flight on each of 2 silos take about 0.8 s, longer than
         // the three grain calls below take even on a loaded machine (at 50 ms they lost that race at load average 30).
         fixture.Gateway.Emulator.Faults.Latency = TimeSpan.FromMilliseconds(200);
         try
