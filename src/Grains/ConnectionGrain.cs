@@ -53,15 +53,14 @@ public sealed partial class ConnectionGrain(
         State.Rooms = new HashSet<string>(rooms, StringComparer.Ordinal);
         State.AllowedRooms = request.AllowedRooms?.ToList();
         await state.WriteStateAsync();
-        // In the sweep index before /connect answers, like the rooms: a connection whose $disconnect never comes is
-        // still found by its bucket's checks.
-        var indexed = SweepBucket().Register(Id);
+        // In the sweep index before the rooms and before /connect answers: a connection whose $disconnect never comes
+        // is still found by its bucket's checks.
+        await SweepBucket().Register(Id);
 
         var joins = rooms.Select(r => Room(r).Join(Id, State.User)).ToList();
         var userJoin = State.User is { } user ? GrainFactory.GetGrain<IUserGrain>(user).AddConnection(Id) : Task.CompletedTask;
         var counts = await Task.WhenAll(joins);
         await userJoin;
-        await indexed;
         // A full room is left out rather than refusing the whole connection.
         var full = rooms.Where((_, i) => counts[i] == IRoomGrain.Full).ToList();
         if (full.Count > 0)
