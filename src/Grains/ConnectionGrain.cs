@@ -16,8 +16,14 @@ public sealed partial class ConnectionGrain(
     TimeProvider time,
     TetherMetrics metrics,
     ILogger<ConnectionGrain> logger,
-    IOptions<LimitOptions> limitOptions) : Grain, IConnectionGrain
+    IOptions<LimitOptions> limitOptions) : Grain, IConnectionGrain, IRemindable
 {
+    /// <summary>
+    /// The per-connection reminder of earlier versions, replaced by the sweep index. Still recognised, so a
+    /// connection registered before an upgrade moves into its bucket at its reminder's next tick.
+    /// </summary>
+    private const string LegacySweepReminder = "sweep";
+
     /// <summary>Direct messages to one connection share a stream, so they keep their order.</summary>
     public const string DirectStream = "direct";
 
@@ -128,6 +134,13 @@ public sealed partial class ConnectionGrain(
         if (time.GetUtcNow() - State.AcceptedAt < _grace) return true;
         if (await RemoveEverywhereAsync(extraRoom: null)) RemovedAsSwept("GetConnection answered 410");
         return false;
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != LegacySweepReminder) return;
+        if (State.Connected) await SweepBucket().Register(Id);
+        if (await this.GetReminder(LegacySweepReminder) is { } reminder) await this.UnregisterReminder(reminder);
     }
 
     public Task<ClientReply> Handle(ClientCommand command)
