@@ -16,19 +16,20 @@ public sealed partial class ConnectionGrain(
     IManagementApiClient managementApi,
     TimeProvider time,
     TetherMetrics metrics,
-    SweepLimiter sweepLimiter,
     ILogger<ConnectionGrain> logger,
     IOptions<LimitOptions> limitOptions) : Grain, IConnectionGrain, IRemindable
 {
-    /// <summary>The durable reminder that checks, now and then, whether API Gateway still has this connection.</summary>
-    public const string SweepReminder = "sweep";
+    /// <summary>
+    /// The per-connection reminder of earlier versions, replaced by the sweep index. Still recognised, so a
+    /// connection registered before an upgrade moves into its bucket at its reminder's next tick.
+    /// </summary>
+    private const string LegacySweepReminder = "sweep";
 
     /// <summary>Direct messages to one connection share a stream, so they keep their order.</summary>
     public const string DirectStream = "direct";
 
     private readonly RoomOptions _rooms = roomOptions.Value;
     private readonly TimeSpan _grace = connectionOptions.Value.ConnectGracePeriod;
-    private readonly ConnectionOptions _connectionOptions = connectionOptions.Value;
     private readonly LimitOptions _limits = limitOptions.Value;
     private IGrainTimer? _recheck;
     // Messages-per-second token bucket. It lives here because every message of a connection passes through this one
@@ -59,11 +60,9 @@ public sealed partial class ConnectionGrain(
         State.Rooms = new HashSet<string>(rooms, StringComparer.Ordinal);
         State.AllowedRooms = request.AllowedRooms?.ToList();
         await state.WriteStateAsync();
-        // Registered once per connection and never on disconnect (that would cost a storage call per $disconnect):
-        // a tick that finds the connection gone unregisters it.
-        // The first tick is spread over a whole interval, so connections that arrived together are not all due together.
-        var firstTick = _connectionOptions.SweepInterval + _connectionOptions.SweepInterval * Random.Shared.NextDouble();
-        await this.RegisterOrUpdateReminder(SweepReminder, firstTick, _connectionOptions.SweepInterval);
+        // In the sweep index before the rooms and before /connect answers: a connection whose $disconnect never comes
+        // is still found by its bucket's checks.
+        await SweepBucket().Register(Id);
 
         var joins = rooms.Select(r => Room(r).Join(Id, State.User)).ToList();
         var userJoin = State.User is { } user ? GrainFactory.User(user).AddConnection(Id) : Task.CompletedTask;
@@ -98,7 +97,7 @@ public sealed partial class ConnectionGrain(
         {
             // Most likely API Gateway has not finished this connection's $connect yet: keep it, and ask API Gateway
             // once the window has passed.
-            _recheck ??= this.RegisterGrainTimer(RecheckAsync, new GrainTimerCreationOptions(_grace - sinceAccepted, Timeout.InfiniteTimeSpan));
+            _recheck ??= this.RegisterGrainTimer(RecheckAsync, new GrainTimerCreationOptions(_grace - sinceAccepted, Timeout.InfiniteTimeSpan) { KeepAlive = true });
             LogGoneWhileConnecting(Id);
             return false;
         }
@@ -122,35 +121,27 @@ public sealed partial class ConnectionGrain(
         }
     }
 
-    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    public async Task<bool> Sweep(bool expired)
     {
-        if (reminderName != SweepReminder) return;
-        if (!State.Connected)
-        {
-            await UnregisterSweepAsync();
-            return;
-        }
-
-        if (time.GetUtcNow() - State.ConnectedAt > _connectionOptions.MaxLifetime)
+        if (!State.Connected) return false;
+        if (expired)
         {
             // API Gateway has certainly closed it: no need to ask.
             if (await RemoveEverywhereAsync(extraRoom: null)) RemovedAsSwept("past API Gateway's connection lifetime");
-            await UnregisterSweepAsync();
-            return;
+            return false;
         }
-
-        if (!sweepLimiter.TryTakeTurn()) return;
-        var (result, _) = await managementApi.GetAsync(Id);
-        if (result.Outcome == ManagementOutcome.Gone && State.Connected)
-        {
-            if (await RemoveEverywhereAsync(extraRoom: null)) RemovedAsSwept("GetConnection answered 410");
-            await UnregisterSweepAsync();
-        }
+        // GetConnection answers 410 until API Gateway has finished the $connect: a connection accepted moments ago
+        // stays, and its bucket asks again at its next pass.
+        if (time.GetUtcNow() - State.AcceptedAt < _grace) return true;
+        if (await RemoveEverywhereAsync(extraRoom: null)) RemovedAsSwept("GetConnection answered 410");
+        return false;
     }
 
-    private async Task UnregisterSweepAsync()
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (await this.GetReminder(SweepReminder) is { } reminder) await this.UnregisterReminder(reminder);
+        if (reminderName != LegacySweepReminder) return;
+        if (State.Connected) await SweepBucket().Register(Id);
+        if (await this.GetReminder(LegacySweepReminder) is { } reminder) await this.UnregisterReminder(reminder);
     }
 
     public Task<ClientReply> Handle(ClientCommand command)
@@ -295,6 +286,7 @@ public sealed partial class ConnectionGrain(
         var user = State.User;
         var leaves = rooms.Select(r => (Task)Room(r).Leave(Id, user, notify: true)).ToList();
         if (user is not null) leaves.Add(GrainFactory.User(user).RemoveConnection(Id));
+        if (wasConnected) leaves.Add(SweepBucket().Unregister(Id));
         await Task.WhenAll(leaves);
 
         // No DeactivateOnIdle here: calls queued behind this one would be forwarded to a dying activation and
@@ -330,6 +322,8 @@ public sealed partial class ConnectionGrain(
     }
 
     private IRoomGrain Room(string name) => GrainFactory.Room(name);
+
+    private ISweepBucketGrain SweepBucket() => GrainFactory.GetGrain<ISweepBucketGrain>(SweepBuckets.Key(Id, State.ConnectedAt));
 
     private void RemovedAsSwept(string why)
     {

@@ -5,9 +5,9 @@ using Tether.Abstractions;
 namespace Tether;
 
 /// <summary>
-/// Paces this silo's sweep checks (GetConnection calls) to <see cref="ConnectionOptions.SweepChecksPerSecond"/>.
-/// A check never waits for a token (that would hold its connection grain's turn, and the client's messages behind
-/// it): without one it is skipped until the connection's next reminder tick.
+/// Paces this silo's sweep checks (GetConnection calls from the sweep buckets it hosts) to
+/// <see cref="ConnectionOptions.SweepChecksPerSecond"/>, however many buckets are due at once. A check never waits
+/// for a token: without one, the bucket leaves the rest of its slice for its next one.
 /// </summary>
 public sealed class SweepLimiter(IOptions<ConnectionOptions> options) : IDisposable
 {

@@ -19,6 +19,13 @@ public interface IConnectionGrain : IGrainWithStringKey
     /// </summary>
     Task<bool> Gone(string? seenInRoom);
 
+    /// <summary>
+    /// Called by the connection's sweep bucket: <paramref name="expired"/> when the connection is past API Gateway's
+    /// lifetime, otherwise when GetConnection answered 410. Removes it everywhere (counted as swept), except a
+    /// connection accepted within the connect grace period on a 410. Returns whether the connection is still here.
+    /// </summary>
+    Task<bool> Sweep(bool expired);
+
     /// <summary>Runs one client message sent on this connection and returns the reply for the sender.</summary>
     Task<ClientReply> Handle(ClientCommand command);
 

@@ -41,8 +41,10 @@ public sealed class ConnectionOptions
     public TimeSpan ConnectGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// How often a connection asks API Gateway (GetConnection) whether it still exists, in case its <c>$disconnect</c>
-    /// never came (API Gateway sends it best effort). A durable reminder per connection, so it survives silo failures.
+    /// How often each connection is checked with API Gateway (GetConnection) in case its <c>$disconnect</c> never came
+    /// (API Gateway sends it best effort). The checks are driven by the sweep index: one durable reminder per bucket
+    /// of connections accepted in the same minute, so they survive silo failures; a bucket spreads its checks over
+    /// half an interval.
     /// </summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(30);
 
@@ -51,4 +53,12 @@ public sealed class ConnectionOptions
 
     /// <summary>At most this many sweep checks per second per silo, so a burst of due checks cannot flood API Gateway.</summary>
     public int SweepChecksPerSecond { get; set; } = 20;
+
+    /// <summary>
+    /// How long a connection's grain stays in memory without calls before Orleans collects it. Its state is stored,
+    /// so an idle connection costs its stored state and memberships, not an activation; its next message reactivates
+    /// it (one storage read). Must be longer than Orleans' collection quantum (<c>Orleans:GrainCollection:CollectionQuantum</c>,
+    /// default 1 minute) and than <see cref="ConnectGracePeriod"/>.
+    /// </summary>
+    public TimeSpan IdleActivationAge { get; set; } = TimeSpan.FromMinutes(2);
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using GrainCollectionOptions = Orleans.Configuration.GrainCollectionOptions;
 using Tether.Abstractions;
 using Tether.Delivery;
 using Tether.Management;
@@ -28,8 +29,13 @@ public static class TetherSiloExtensions
             .Validate(o => o.SweepInterval >= TimeSpan.FromSeconds(1), "Connections:SweepInterval must be at least 1 second (Orleans reminders also enforce their minimum period).")
             .Validate(o => o.MaxLifetime > TimeSpan.Zero, "Connections:MaxLifetime must be positive.")
             .Validate(o => o.SweepChecksPerSecond >= 1, "Connections:SweepChecksPerSecond must be at least 1.")
+            .Validate(o => o.IdleActivationAge > o.ConnectGracePeriod,
+                "Connections:IdleActivationAge must be longer than Connections:ConnectGracePeriod (a connection's grace recheck runs in its activation).")
+            .Validate<IOptions<GrainCollectionOptions>>((o, collection) => o.IdleActivationAge > collection.Value.CollectionQuantum,
+                "Connections:IdleActivationAge must be longer than Orleans:GrainCollection:CollectionQuantum (default 1 minute).")
             .ValidateOnStart();
         services.AddSingleton<SweepLimiter>();
+        silo.AddTetherActivationCollection(configuration);
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ManagementApiOptions>().Bind(configuration.GetSection(ManagementApiOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddTimeProvider();
@@ -55,6 +61,23 @@ public static class TetherSiloExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DispatcherLifecycle>();
         services.AddHostedService<ManagementApiAnnouncer>();
         return silo;
+    }
+
+    /// <summary>
+    /// Idle connection grains (and sweep buckets between passes) are collected after <c>Connections:IdleActivationAge</c>
+    /// rather than Orleans' default two hours: 100,000 idle connections then cost their stored state, not 100,000
+    /// activations. Orleans' own collection settings are read from <c>Orleans:GrainCollection</c>.
+    /// </summary>
+    private static void AddTetherActivationCollection(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.Services.Configure<GrainCollectionOptions>(configuration.GetSection("Orleans:GrainCollection"));
+        // Read from configuration, not IOptions<ConnectionOptions>: validating those reads these options.
+        var age = (configuration.GetSection(ConnectionOptions.Section).Get<ConnectionOptions>() ?? new ConnectionOptions()).IdleActivationAge;
+        silo.Services.Configure<GrainCollectionOptions>(collection =>
+        {
+            collection.ClassSpecificCollectionAge[typeof(ConnectionGrain).FullName!] = age;
+            collection.ClassSpecificCollectionAge[typeof(SweepBucketGrain).FullName!] = age;
+        });
     }
 
     /// <summary>

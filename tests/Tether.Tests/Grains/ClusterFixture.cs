@@ -24,6 +24,9 @@ public class ClusterFixture : IAsyncLifetime
     /// <summary>Silos the cluster starts with.</summary>
     protected virtual int SiloCount => 2;
 
+    /// <summary>What the emulated Management API sees: a derived fixture may observe the calls.</summary>
+    protected virtual IEmulatedConnections Emulate(InMemoryConnections connections) => connections;
+
     /// <summary>Settings a derived fixture adds or overrides.</summary>
     protected virtual IEnumerable<KeyValuePair<string, string?>> ExtraSettings => [];
 
@@ -34,7 +37,7 @@ public class ClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Gateway = await ManagementApiEmulatorHost.StartAsync(TestCredentials.EmulatorOptions(), Connections);
+        Gateway = await ManagementApiEmulatorHost.StartAsync(TestCredentials.EmulatorOptions(), Emulate(Connections));
         var settings = new Dictionary<string, string?>
         {
             ["ManagementApi:Endpoint"] = Gateway.ConnectionUrl.ToString(),
@@ -127,4 +130,53 @@ public sealed class ThreeSiloClusterFixture : ClusterFixture
 public sealed class ThreeSiloClusterTests : ICollectionFixture<ThreeSiloClusterFixture>
 {
     public const string Name = "three-silo-cluster";
+}
+
+/// <summary>
+/// A cluster for the sweep index: buckets check every second at most two connections per second per silo, and idle
+/// connection grains are collected after three seconds. It records when the Management API was asked about each id.
+/// </summary>
+public sealed class SweepIndexClusterFixture : ClusterFixture
+{
+    public const int ChecksPerSecond = 2;
+
+    public ObservedConnections Observed { get; private set; } = null!;
+
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings =>
+    [
+        new("Connections:SweepInterval", "00:00:01"),
+        new("Connections:SweepChecksPerSecond", ChecksPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("Connections:IdleActivationAge", "00:00:03"),
+        new("Orleans:GrainCollection:CollectionQuantum", "00:00:01"),
+    ];
+
+    protected override IEmulatedConnections Emulate(InMemoryConnections connections) => Observed = new ObservedConnections(connections);
+}
+
+[CollectionDefinition(Name)]
+public sealed class SweepIndexClusterTests : ICollectionFixture<SweepIndexClusterFixture>
+{
+    public const string Name = "sweep-index-cluster";
+}
+
+/// <summary>Emulated connections that note when the Management API looked each id up (every GET, POST and DELETE does).</summary>
+public sealed class ObservedConnections(InMemoryConnections inner) : IEmulatedConnections
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Id, long Timestamp)> _lookups = new();
+
+    /// <summary>When each of <paramref name="ids"/> was looked up, in order.</summary>
+    public IReadOnlyList<long> LookupsOf(IReadOnlySet<string> ids) => [.. _lookups.Where(l => ids.Contains(l.Id)).Select(l => l.Timestamp)];
+
+    public EmulatedConnectionState StateOf(string connectionId)
+    {
+        _lookups.Enqueue((connectionId, System.Diagnostics.Stopwatch.GetTimestamp()));
+        return inner.StateOf(connectionId);
+    }
+
+    public EmulatedConnectionInfo? InfoOf(string connectionId) => inner.InfoOf(connectionId);
+
+    public ValueTask<bool> SendAsync(string connectionId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
+        inner.SendAsync(connectionId, payload, cancellationToken);
+
+    public ValueTask<bool> CloseAsync(string connectionId) => inner.CloseAsync(connectionId);
 }
