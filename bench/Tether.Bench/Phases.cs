@@ -258,7 +258,15 @@ internal sealed class Phases(
     private static async Task GcDumpAsync(BackendProcess backend)
     {
         var file = Path.Combine(Path.GetTempPath(), $"tether-bench-{backend.Id}.gcdump");
-        await RunAsync("dotnet-gcdump", ["collect", "-p", backend.Id.ToString(CultureInfo.InvariantCulture), "-o", file]);
+        try
+        {
+            await RunAsync("dotnet-gcdump", ["collect", "-p", backend.Id.ToString(CultureInfo.InvariantCulture), "-o", file]);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            Report.Line("--gcdump: dotnet-gcdump is not on PATH (dotnet tool install -g dotnet-gcdump; add ~/.dotnet/tools to PATH)");
+            return;
+        }
         var heap = await RunAsync("dotnet-gcdump", ["report", file]);
         File.Delete(file);
         Report.Line("managed heap of the backend by type (largest first):");
