@@ -31,7 +31,7 @@ public sealed class RoomGrain(
     private int _shardedCount;
     // Joins of a sharded room run together (shared gate); counting those in flight keeps the member limit strict.
     private int _joinsInFlight;
-    // Every post this room queued itself (before it is sharded) and not yet seen end: see ShardAsync and RoomShards.Also.
+    // The latest posts this room queued itself (before it is sharded): see ShardAsync.
     private Task _lastDispatch = Task.CompletedTask;
     private HashSet<string> Members => state.State.Members;
     private Dictionary<int, int> Shards => state.State.Shards;
@@ -148,7 +148,7 @@ public sealed class RoomGrain(
             }
             var recipients = exceptConnectionId is null ? Members : Members.Where(m => m != exceptConnectionId);
             var dispatched = dispatcher.Dispatch(message, Stream, Name, recipients, trackDelivery);
-            _lastDispatch = RoomShards.Also(_lastDispatch, dispatched.Ended);
+            _lastDispatch = dispatched.Ended;
             return new PublishReceipt(message.Id, dispatched.Recipients);
         }
     }
@@ -272,6 +272,6 @@ public sealed class RoomGrain(
             await Task.WhenAll(Shards.Keys.Select(i => Shard(i).Publish(notice, connectionId, trackDelivery: false)));
             return;
         }
-        _lastDispatch = RoomShards.Also(_lastDispatch, dispatcher.Dispatch(notice, Stream, Name, Members.Where(m => m != connectionId), track: false).Ended);
+        _lastDispatch = dispatcher.Dispatch(notice, Stream, Name, Members.Where(m => m != connectionId), track: false).Ended;
     }
 }

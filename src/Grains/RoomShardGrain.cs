@@ -18,7 +18,8 @@ public sealed class RoomShardGrain(
     IOptions<RoomOptions> roomOptions,
     ILogger<RoomShardGrain> logger) : Grain, IRoomShardGrain
 {
-    // Every post this shard has queued and not yet seen end (see RoomShards.Also).
+    // The latest dispatch's posts: members' posts from one stream end in order, so once these have ended, every post
+    // this shard queued before them has ended too.
     private Task _lastDispatch = Task.CompletedTask;
     private HashSet<string> Members => state.State.Members;
 
@@ -71,7 +72,7 @@ public sealed class RoomShardGrain(
         var room = Key.Room;
         var recipients = exceptConnectionId is null ? Members : Members.Where(m => m != exceptConnectionId);
         var dispatched = dispatcher.Dispatch(message, "room:" + room, room, recipients, trackDelivery, TrackingKey(message.Id));
-        _lastDispatch = RoomShards.Also(_lastDispatch, dispatched.Ended);
+        _lastDispatch = dispatched.Ended;
         return Task.FromResult(dispatched.Recipients);
     }
 

@@ -55,12 +55,6 @@ public static partial class RoomShards
 
     private static uint Mask(int depth) => depth == 0 ? 0u : (1u << depth) - 1u;
 
-    /// <summary>
-    /// The posts queued so far, with <paramref name="next"/> added. One job's end covers the earlier posts to its own
-    /// recipients only (a sender left out with <c>echo:false</c> is not among them), so earlier jobs still running are kept.
-    /// </summary>
-    internal static Task Also(Task queuedBefore, Task next) => queuedBefore.IsCompleted ? next : Task.WhenAll(queuedBefore, next);
-
     /// <summary>Waits for the posts queued before members move to end; false when they did not within <paramref name="timeout"/>.</summary>
     internal static async Task<bool> HandOverAsync(Task queuedBefore, TimeSpan timeout)
     {
