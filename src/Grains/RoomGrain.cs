@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Tether.Abstractions;
@@ -22,8 +21,7 @@ public sealed class RoomGrain(
     [PersistentState("room", TetherStorage.Name)] IPersistentState<RoomState> state,
     IDeliveryDispatcher dispatcher,
     IOptions<RoomOptions> roomOptions,
-    IOptions<LimitOptions> limitOptions,
-    ILogger<RoomGrain> logger) : Grain, IRoomGrain
+    IOptions<LimitOptions> limitOptions) : Grain, IRoomGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
     private readonly int _maxMembers = limitOptions.Value.MaxMembersPerRoom;
@@ -31,8 +29,6 @@ public sealed class RoomGrain(
     private int _shardedCount;
     // Joins of a sharded room run together (shared gate); counting those in flight keeps the member limit strict.
     private int _joinsInFlight;
-    // The latest posts this room queued itself (before it is sharded): see ShardAsync.
-    private Task _lastDispatch = Task.CompletedTask;
     private HashSet<string> Members => state.State.Members;
     private Dictionary<int, int> Shards => state.State.Shards;
     private bool Sharded => Shards.Count > 0;
@@ -147,9 +143,8 @@ public sealed class RoomGrain(
                 return new PublishReceipt(message.Id, counts.Sum());
             }
             var recipients = exceptConnectionId is null ? Members : Members.Where(m => m != exceptConnectionId);
-            var dispatched = dispatcher.Dispatch(message, Stream, Name, recipients, trackDelivery);
-            _lastDispatch = dispatched.Ended;
-            return new PublishReceipt(message.Id, dispatched.Recipients);
+            var count = dispatcher.Dispatch(message, Stream, Name, recipients, trackDelivery);
+            return new PublishReceipt(message.Id, count);
         }
     }
 
@@ -201,12 +196,6 @@ public sealed class RoomGrain(
     /// </summary>
     private async Task ShardAsync()
     {
-        // Publishes are held (exclusive gate). The shards may post from other silos: first let the posts this room
-        // queued end, so that none of a sender's later messages overtakes them.
-        if (!await RoomShards.HandOverAsync(_lastDispatch, _options.ShardHandOverTimeout))
-        {
-            RoomShards.LogHandOverTimedOut(logger, "room " + Name, _options.ShardHandOverTimeout);
-        }
         var depth = int.Log2(_options.InitialShards);
         var groups = Enumerable.Range(0, _options.InitialShards).ToDictionary(i => i, _ => new List<string>());
         foreach (var member in Members) groups[RoomShards.IndexAt(RoomShards.Hash(member), depth)].Add(member);
@@ -272,6 +261,6 @@ public sealed class RoomGrain(
             await Task.WhenAll(Shards.Keys.Select(i => Shard(i).Publish(notice, connectionId, trackDelivery: false)));
             return;
         }
-        _lastDispatch = dispatcher.Dispatch(notice, Stream, Name, Members.Where(m => m != connectionId), track: false).Ended;
+        dispatcher.Dispatch(notice, Stream, Name, Members.Where(m => m != connectionId), track: false);
     }
 }

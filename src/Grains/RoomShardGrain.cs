@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Tether.Abstractions;
 using Tether.Delivery;
 using Tether.Placement;
@@ -14,13 +12,8 @@ namespace Tether;
 [RoomShardPlacement]
 public sealed class RoomShardGrain(
     [PersistentState("roomshard", TetherStorage.Name)] IPersistentState<RoomShardState> state,
-    IDeliveryDispatcher dispatcher,
-    IOptions<RoomOptions> roomOptions,
-    ILogger<RoomShardGrain> logger) : Grain, IRoomShardGrain
+    IDeliveryDispatcher dispatcher) : Grain, IRoomShardGrain
 {
-    // The latest dispatch's posts: members' posts from one stream end in order, so once these have ended, every post
-    // this shard queued before them has ended too.
-    private Task _lastDispatch = Task.CompletedTask;
     private HashSet<string> Members => state.State.Members;
 
     private (int Index, string Room) Key => RoomShards.ParseKey(this.GetPrimaryKeyString());
@@ -56,24 +49,14 @@ public sealed class RoomShardGrain(
         return Members.Count;
     }
 
-    public async Task<IReadOnlyList<string>> MembersFor(int index, int depth)
-    {
-        // The room holds every publish while it splits: wait for what this shard already queued, so the new shard
-        // (perhaps on another silo) cannot post a sender's next message before its previous one.
-        if (!await RoomShards.HandOverAsync(_lastDispatch, roomOptions.Value.ShardHandOverTimeout))
-        {
-            RoomShards.LogHandOverTimedOut(logger, this.GetPrimaryKeyString(), roomOptions.Value.ShardHandOverTimeout);
-        }
-        return [.. Members.Where(m => RoomShards.Owns(RoomShards.Hash(m), index, depth))];
-    }
+    public Task<IReadOnlyList<string>> MembersFor(int index, int depth) =>
+        Task.FromResult<IReadOnlyList<string>>([.. Members.Where(m => RoomShards.Owns(RoomShards.Hash(m), index, depth))]);
 
     public Task<int> Publish(OutboundMessage message, string? exceptConnectionId, bool trackDelivery)
     {
         var room = Key.Room;
         var recipients = exceptConnectionId is null ? Members : Members.Where(m => m != exceptConnectionId);
-        var dispatched = dispatcher.Dispatch(message, "room:" + room, room, recipients, trackDelivery, TrackingKey(message.Id));
-        _lastDispatch = dispatched.Ended;
-        return Task.FromResult(dispatched.Recipients);
+        return Task.FromResult(dispatcher.Dispatch(message, "room:" + room, room, recipients, trackDelivery, TrackingKey(message.Id)));
     }
 
     public async Task<DeliverySummary> AwaitDelivery(string messageId, TimeSpan timeout) =>

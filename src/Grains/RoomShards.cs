@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Extensions.Logging;
 
 namespace Tether;
 
@@ -9,7 +8,7 @@ namespace Tether;
 /// its low <c>d</c> bits; splitting it moves the members with bit <c>d</c> set to shard <c>i + 2^d</c>. Shard keys
 /// never change when a split deepens them, so a split touches exactly two shards.
 /// </summary>
-public static partial class RoomShards
+public static class RoomShards
 {
     /// <summary>The deepest split: 65,536 shards per room.</summary>
     public const int MaxDepth = 16;
@@ -54,22 +53,4 @@ public static partial class RoomShards
     }
 
     private static uint Mask(int depth) => depth == 0 ? 0u : (1u << depth) - 1u;
-
-    /// <summary>Waits for the posts queued before members move to end; false when they did not within <paramref name="timeout"/>.</summary>
-    internal static async Task<bool> HandOverAsync(Task queuedBefore, TimeSpan timeout)
-    {
-        if (queuedBefore.IsCompleted) return true;
-        try
-        {
-            await queuedBefore.WaitAsync(timeout);
-            return true;
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Members of {Grain} moved to another shard while posts queued for them were still running after {Timeout}; for them a sender's next message may overtake its previous one")]
-    internal static partial void LogHandOverTimedOut(ILogger logger, string grain, TimeSpan timeout);
 }

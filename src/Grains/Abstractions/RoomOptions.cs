@@ -26,13 +26,6 @@ public sealed class RoomOptions
     /// <summary>A shard holding more members than this is split in two, so a join writes at most about this many ids.</summary>
     public int ShardCapacity { get; set; } = 2000;
 
-    /// <summary>
-    /// Before members move to another shard (sharding, a split), the posts already queued for them where they were
-    /// must finish, or a sender's next message, posted by the new shard on another silo, could overtake its previous
-    /// one. The move waits at most this long for them (then order across the move is best effort, and it is logged).
-    /// </summary>
-    public TimeSpan ShardHandOverTimeout { get; set; } = TimeSpan.FromSeconds(30);
-
     public string? DefaultRoom => string.IsNullOrWhiteSpace(Default) ? null : Default;
 }
 

@@ -14,7 +14,7 @@ public interface IDeliveryDispatcher
     /// A tracked message is waited for by <paramref name="trackingKey"/> (default: the message id); room shards use
     /// their own keys because several shards of one room may share a silo.
     /// </summary>
-    DispatchResult Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null);
+    int Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null);
 
     /// <summary>
     /// Completes when <paramref name="stream"/> may add posts: at once unless this silo's queue is over its mark and
@@ -25,6 +25,3 @@ public interface IDeliveryDispatcher
     /// <summary>Waits for a tracked message's deliveries; the summary says whether they all finished in time.</summary>
     Task<DeliverySummary> WaitAsync(string trackingKey, TimeSpan timeout);
 }
-
-/// <summary>How many posts a dispatch queued, and a task that completes when every one of them has ended (delivered, gone or failed).</summary>
-public readonly record struct DispatchResult(int Recipients, Task Ended);
