@@ -323,7 +323,7 @@ public sealed partial class ConnectionGrain(
 
     private IRoomGrain Room(string name) => GrainFactory.Room(name);
 
-    private ISweepBucketGrain SweepBucket() => GrainFactory.GetGrain<ISweepBucketGrain>(SweepBuckets.Key(Id, State.ConnectedAt));
+    private ISweepBucketGrain SweepBucket() => GrainFactory.SweepBucket(SweepBuckets.Key(Id, State.ConnectedAt));
 
     private void RemovedAsSwept(string why)
     {

@@ -18,6 +18,7 @@ namespace Tether;
 /// (<see cref="PersistAsync"/>), which each caller waits for until its own change is covered; retiring an empty
 /// bucket is serialized against registrations by <see cref="_retire"/>.
 /// </remarks>
+[GrainType(TetherGrainTypes.SweepBucket)]
 [Reentrant]
 public sealed partial class SweepBucketGrain(
     [PersistentState("sweep", TetherStorage.Name)] IPersistentState<SweepBucketState> state,

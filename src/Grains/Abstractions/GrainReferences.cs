@@ -13,6 +13,7 @@ public static class TetherGrainTypes
     public const string Room = "room";
     public const string RoomShard = "roomshard";
     public const string User = "user";
+    public const string SweepBucket = "sweepbucket";
 }
 
 /// <summary>
@@ -26,6 +27,7 @@ public static class GrainReferences
     private static readonly GrainType RoomType = GrainType.Create(TetherGrainTypes.Room);
     private static readonly GrainType RoomShardType = GrainType.Create(TetherGrainTypes.RoomShard);
     private static readonly GrainType UserType = GrainType.Create(TetherGrainTypes.User);
+    private static readonly GrainType SweepBucketType = GrainType.Create(TetherGrainTypes.SweepBucket);
 
     public static IConnectionGrain Connection(this IGrainFactory grains, string connectionId) => Get<IConnectionGrain>(grains, ConnectionType, connectionId);
 
@@ -34,6 +36,8 @@ public static class GrainReferences
     public static IRoomShardGrain RoomShard(this IGrainFactory grains, string key) => Get<IRoomShardGrain>(grains, RoomShardType, key);
 
     public static IUserGrain User(this IGrainFactory grains, string user) => Get<IUserGrain>(grains, UserType, user);
+
+    public static ISweepBucketGrain SweepBucket(this IGrainFactory grains, string key) => Get<ISweepBucketGrain>(grains, SweepBucketType, key);
 
     private static T Get<T>(IGrainFactory grains, GrainType type, string key) where T : IGrainWithStringKey
     {

@@ -20,6 +20,7 @@ public sealed class GrainReferencesTests(ClusterFixture fixture)
             (grains.Room(key), grains.GetGrain<IRoomGrain>(key)),
             (grains.RoomShard(key + "#0"), grains.GetGrain<IRoomShardGrain>(key + "#0")),
             (grains.User(key), grains.GetGrain<IUserGrain>(key)),
+            (grains.SweepBucket(key), grains.GetGrain<ISweepBucketGrain>(key)),
             // Second calls take the cached path.
             (grains.Connection(key), grains.GetGrain<IConnectionGrain>(key)),
             (grains.Room(key), grains.GetGrain<IRoomGrain>(key)),
