@@ -52,5 +52,24 @@ public static class RoomShards
         return false;
     }
 
+    /// <summary>The longest <c>Rooms:ShardHandOverTimeout</c>: well inside the 10-minute response timeout of the call that waits.</summary>
+    public static readonly TimeSpan MaxHandOverTimeout = TimeSpan.FromMinutes(5);
+
+    /// <summary>Waits for <paramref name="work"/> at most <paramref name="timeout"/>; false when it had not completed by then.</summary>
+    internal static async Task<bool> WithinAsync(Task work, TimeSpan timeout)
+    {
+        if (work.IsCompleted) return true;
+        if (timeout <= TimeSpan.Zero) return false;
+        try
+        {
+            await work.WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
     private static uint Mask(int depth) => depth == 0 ? 0u : (1u << depth) - 1u;
 }
