@@ -36,7 +36,7 @@ public sealed partial class RoomShardGrain(
     private int _handOvers;
     private int _handedOver;
     private int _valveWarnedFor;
-    // Completes when the latest hand-over has passed (each one waits for the one before it); never faults.
+    // Completes when the latest hand-over has passed (each one waits for the one before it).
     private Task _handOver = Task.CompletedTask;
 
     private HashSet<string> Members => state.State.Members;
@@ -90,8 +90,9 @@ public sealed partial class RoomShardGrain(
     {
         // Asked at once, even while an earlier hand-over still waits: the waits overlap, the posts stay in order.
         var predecessorDone = PredecessorPostsEndedAsync(fromShard);
-        await previous;
-        await predecessorDone;
+        // Neither throws; were one to fault on a bug, the held messages must still go out rather than stay forever.
+        await previous.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
+        await predecessorDone.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
         Release(handOver);
     }
 
@@ -159,13 +160,14 @@ public sealed partial class RoomShardGrain(
         if (_heldBytes + bytes > _options.ShardHandOverMaxDeferredBytes)
         {
             // The safety valve: held messages are outside the dispatcher's admission mark, so past this the publisher
-            // waits. No other request runs meanwhile (the grain is not reentrant), and _handOver never faults.
+            // waits (the room's gate is only shared meanwhile: joins go on). No other request runs on this shard
+            // meanwhile (it is not reentrant), but the hand-over's own continuations do.
             if (_valveWarnedFor != _handOvers)
             {
                 _valveWarnedFor = _handOvers;
                 LogHeldTooMuch(this.GetPrimaryKeyString(), _heldBytes, _held.Count);
             }
-            await _handOver;
+            await _handOver.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
             if (!Holding) return Dispatch(message, snapshot, trackDelivery);
         }
 

@@ -22,6 +22,8 @@ public sealed class HandOverClusterFixture : ClusterFixture
         new("Rooms:InitialShards", "1"),
         new("Rooms:ShardCapacity", "8"),
         new("Rooms:PresenceNotices", "false"),
+        // Small messages are held during a hand-over; one of 4 KiB or more makes its publisher wait (the safety valve).
+        new("Rooms:ShardHandOverMaxDeferredBytes", "4096"),
         // Held posts must not time out and be retried while the test holds them.
         new("ManagementApi:AttemptTimeout", "00:01:00"),
     ];
@@ -135,32 +137,33 @@ public sealed class ShardHandOverTests(HandOverClusterFixture fixture)
             .Select(e => e.GetProperty("body").GetString()!)
             .Where(among.Contains)];
 
+    /// <summary>A room of four members whose shard 0 (where they move on the fifth join) lives on the other silo than the room.</summary>
+    private async Task<(string Room, List<string> Members, SiloAddress ShardSilo)> RoomAboutToShardAsync()
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var room = "handover-" + Guid.NewGuid().ToString("N")[..8];
+            var members = new List<string> { NewId(0) };
+            await JoinAsync(room, members[0]);
+            var roomSilo = await SiloOfAsync(Room(room));
+            var shardSilo = await ShardSiloAsync(room, 0);
+            if (roomSilo == shardSilo) continue;
+            for (var i = 1; i < 4; i++)
+            {
+                members.Add(NewId(i % 2));
+                await JoinAsync(room, members[i]);
+            }
+            Assert.Equal(4, await Room(room).Count());
+            await fixture.DrainAsync();
+            return (room, members, shardSilo);
+        }
+        throw new InvalidOperationException("no room in 20 had its shard on the other silo than itself");
+    }
+
     [Fact]
     public async Task Members_moved_from_a_room_to_a_shard_on_another_silo_get_a_senders_messages_in_order_without_anyone_waiting()
     {
-        // The room's members move into shard 0: find a room whose shard 0 lives on the other silo than the room.
-        string room;
-        SiloAddress roomSilo, shardSilo;
-        var members = new List<string>();
-        var attempts = 0;
-        do
-        {
-            Assert.True(++attempts <= 20, "no room in 20 had its shard on the other silo than itself");
-            room = "handover-" + Guid.NewGuid().ToString("N")[..8];
-            members.Clear();
-            members.Add(NewId(attempts % 2));
-            await JoinAsync(room, members[0]);
-            roomSilo = await SiloOfAsync(Room(room));
-            shardSilo = await ShardSiloAsync(room, 0);
-        }
-        while (roomSilo == shardSilo);
-        for (var i = 1; i < 4; i++)
-        {
-            members.Add(NewId(i % 2));
-            await JoinAsync(room, members[i]);
-        }
-        Assert.Equal(4, await Room(room).Count());
-        await fixture.DrainAsync();
+        var (room, members, shardSilo) = await RoomAboutToShardAsync();
 
         var big = "big-" + Guid.NewGuid().ToString("N");
         var second = "second-" + Guid.NewGuid().ToString("N");
@@ -252,5 +255,44 @@ public sealed class ShardHandOverTests(HandOverClusterFixture fixture)
         Assert.Equal([second], Bodies(sender, big, second));
         Assert.All(members.Where(m => m != sender), m => Assert.Equal([big, second], Bodies(m, big, second)));
         Assert.Equal([second], Bodies(joiner, big, second));
+    }
+
+    [Fact]
+    public async Task Past_the_held_bytes_limit_a_publish_waits_for_the_hand_over_and_order_is_kept()
+    {
+        var (room, members, _) = await RoomAboutToShardAsync();
+        var big = "big-" + Guid.NewGuid().ToString("N");
+        var second = "second-" + Guid.NewGuid().ToString("N");
+        var third = "third-" + new string('x', 5000);
+        var sender = members[0];
+        var joiner = NewId(1);
+        Task<ClientReply> last;
+        fixture.Gated.Close(big);
+        try
+        {
+            await Connection(sender).Handle(new SendToRoom(room, JsonSerializer.Serialize(big), true));
+            await fixture.Gated.WaitUntilAsync(() => fixture.Gated.Waiting == 4, Patience);
+            await JoinAsync(room, joiner);
+
+            // Held: the shard answers at once.
+            Assert.Equal(5, (await Connection(sender).Handle(new SendToRoom(room, JsonSerializer.Serialize(second), true))).Recipients);
+            // Over Rooms:ShardHandOverMaxDeferredBytes: the publisher waits for the hand-over instead of growing the hold.
+            last = Connection(sender).Handle(new SendToRoom(room, JsonSerializer.Serialize(third), true));
+            // A second is time enough for a publish that wrongly does not wait to be answered; one that waits can never
+            // be answered before the gate opens, so this cannot fail on a slow machine (it could only miss the bug).
+            await Task.WhenAny(last, Task.Delay(TimeSpan.FromSeconds(1)));
+            Assert.False(last.IsCompleted, "a publish past the held bytes limit was answered before the hand-over passed");
+            Assert.All(members, m => Assert.Empty(Bodies(m, second, third)));
+        }
+        finally
+        {
+            fixture.Gated.Open();
+        }
+
+        Assert.Equal(5, (await last.WaitAsync(Patience)).Recipients);
+        await fixture.Connections.WaitUntilAsync(() => members.All(m => Bodies(m, big, second, third).Length == 3), Patience);
+        await fixture.DrainAsync();
+        Assert.All(members, m => Assert.Equal([big, second, third], Bodies(m, big, second, third)));
+        Assert.Equal([second, third], Bodies(joiner, big, second, third));
     }
 }
