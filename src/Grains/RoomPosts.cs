@@ -24,6 +24,15 @@ internal sealed class RoomPosts
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
+    /// <summary>Jobs not yet ended.</summary>
+    public int Running
+    {
+        get
+        {
+            lock (_lock) return _running.Count;
+        }
+    }
+
     /// <summary>Completes when every post queued before this call has ended (later ones are not waited for).</summary>
     public Task AllEnded()
     {
