@@ -13,7 +13,8 @@ namespace Tether;
 /// The grain is reentrant so that joins to different shards of a big room proceed together instead of queueing behind
 /// one another's storage writes; <see cref="RoomGate"/> makes what changes the room's own state (a small room's list,
 /// sharding, splitting) run alone. One sender's messages stay in order: its connection grain awaits each publish,
-/// and a publish returns only once every shard has queued the message.
+/// and a publish returns only once every shard has queued the message (or, during a hand-over, holds it in order:
+/// members moving to a shard on another silo get their posts from there only after those queued for them here ended).
 /// </summary>
 [GrainType(TetherGrainTypes.Room)]
 [Reentrant]
@@ -29,6 +30,8 @@ public sealed class RoomGrain(
     private int _shardedCount;
     // Joins of a sharded room run together (shared gate); counting those in flight keeps the member limit strict.
     private int _joinsInFlight;
+    // The posts this room queued itself while it was small: its shards wait for them before posting (QueuedPostsEnded).
+    private readonly RoomPosts _posts = new();
     private HashSet<string> Members => state.State.Members;
     private Dictionary<int, int> Shards => state.State.Shards;
     private bool Sharded => Shards.Count > 0;
@@ -40,7 +43,10 @@ public sealed class RoomGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (!Sharded) return;
-        // Settling also finishes a split that a crash interrupted: a shard may still hold members it handed on.
+        // Settling also finishes a split that a crash interrupted: a shard may still hold members it handed on. Nothing
+        // is lost (the moved members are stored in the new shard before the map names it), but a hand-over that a
+        // crash cut short is not resumed: order across it is best effort (the old posts died with their silo, or
+        // may still be queued on a surviving one while the new shard posts).
         var counts = await Task.WhenAll(Shards.Select(s => Shard(s.Key).Settle(s.Value)));
         _shardedCount = counts.Sum();
     }
@@ -143,8 +149,9 @@ public sealed class RoomGrain(
                 return new PublishReceipt(message.Id, counts.Sum());
             }
             var recipients = exceptConnectionId is null ? Members : Members.Where(m => m != exceptConnectionId);
-            var count = dispatcher.Dispatch(message, Stream, Name, recipients, trackDelivery);
-            return new PublishReceipt(message.Id, count);
+            var dispatched = dispatcher.Dispatch(message, Stream, Name, recipients, trackDelivery);
+            _posts.Add(dispatched.Ended);
+            return new PublishReceipt(message.Id, dispatched.Recipients);
         }
     }
 
@@ -167,6 +174,8 @@ public sealed class RoomGrain(
             Complete = sum.Complete && (p.Complete || p.Recipients == 0),
         });
     }
+
+    public Task<bool> QueuedPostsEnded(TimeSpan timeout) => RoomShards.WithinAsync(_posts.AllEnded(), timeout);
 
     public Task<int> Count() => Task.FromResult(MemberCount);
 
@@ -193,13 +202,14 @@ public sealed class RoomGrain(
     /// <summary>
     /// Moves the members into <see cref="RoomOptions.InitialShards"/> shards. The shards are filled before the room
     /// records them, so a crash in between leaves the room small and complete; the next attempt replaces the shards.
+    /// It does not wait for the posts this room queued: each shard holds its own posts until those have ended.
     /// </summary>
     private async Task ShardAsync()
     {
         var depth = int.Log2(_options.InitialShards);
         var groups = Enumerable.Range(0, _options.InitialShards).ToDictionary(i => i, _ => new List<string>());
         foreach (var member in Members) groups[RoomShards.IndexAt(RoomShards.Hash(member), depth)].Add(member);
-        await Task.WhenAll(groups.Select(g => Shard(g.Key).Replace(g.Value, depth)));
+        await Task.WhenAll(groups.Select(g => Shard(g.Key).HandOver(g.Value, depth, fromShard: null)));
 
         _shardedCount = Members.Count;
         state.State.Shards = groups.Keys.ToDictionary(i => i, _ => depth);
@@ -227,7 +237,7 @@ public sealed class RoomGrain(
         var depth = Shards[index] + 1;
         var sibling = index + (1 << (depth - 1));
         var moving = await Shard(index).MembersFor(sibling, depth);
-        await Shard(sibling).Replace(moving, depth);
+        await Shard(sibling).HandOver(moving, depth, fromShard: index);
         Shards[index] = depth;
         Shards[sibling] = depth;
         await state.WriteStateAsync();
@@ -261,6 +271,6 @@ public sealed class RoomGrain(
             await Task.WhenAll(Shards.Keys.Select(i => Shard(i).Publish(notice, connectionId, trackDelivery: false)));
             return;
         }
-        dispatcher.Dispatch(notice, Stream, Name, Members.Where(m => m != connectionId), track: false);
+        _posts.Add(dispatcher.Dispatch(notice, Stream, Name, Members.Where(m => m != connectionId), track: false).Ended);
     }
 }

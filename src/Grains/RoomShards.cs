@@ -52,5 +52,22 @@ public static class RoomShards
         return false;
     }
 
+    /// <summary>The longest <c>Rooms:ShardHandOverTimeout</c>: well inside the 10-minute response timeout of the call that waits.</summary>
+    public static readonly TimeSpan MaxHandOverTimeout = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Waits for <paramref name="work"/> at most <paramref name="timeout"/>; false when it had not completed by then.
+    /// Never throws: a faulted wait counts as ended (a hand-over must not hang on a bug). Continues on the caller's
+    /// scheduler (a grain's), so the caller may touch its fields afterwards.
+    /// </summary>
+    internal static async Task<bool> WithinAsync(Task work, TimeSpan timeout)
+    {
+        if (!work.IsCompleted && timeout > TimeSpan.Zero)
+        {
+            await work.WaitAsync(timeout).ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
+        }
+        return work.IsCompleted;
+    }
+
     private static uint Mask(int depth) => depth == 0 ? 0u : (1u << depth) - 1u;
 }

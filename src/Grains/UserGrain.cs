@@ -31,7 +31,7 @@ public sealed class UserGrain(
     public async Task<int> Deliver(OutboundMessage message)
     {
         await dispatcher.AdmitAsync(ConnectionGrain.DirectStream);
-        return dispatcher.Dispatch(message, ConnectionGrain.DirectStream, room: null, Connections, track: false);
+        return dispatcher.Dispatch(message, ConnectionGrain.DirectStream, room: null, Connections, track: false).Recipients;
     }
 
     public Task<IReadOnlyList<string>> GetConnections() =>

@@ -25,6 +25,15 @@ public interface IRoomGrain : IGrainWithStringKey
     [ResponseTimeout("00:10:00")]
     Task<DeliverySummary> AwaitDelivery(string messageId, TimeSpan timeout);
 
+    /// <summary>
+    /// Completes when the posts the room queued itself (before it was sharded) have ended: true, or false when
+    /// <paramref name="timeout"/> passed first. Its new shards wait for this before posting (see
+    /// <see cref="IRoomShardGrain.HandOver"/>). Interleaves: it only awaits local work.
+    /// </summary>
+    [AlwaysInterleave]
+    [ResponseTimeout("00:10:00")]
+    Task<bool> QueuedPostsEnded(TimeSpan timeout);
+
     [ReadOnly]
     Task<int> Count();
 

@@ -14,8 +14,27 @@ public interface IRoomShardGrain : IGrainWithStringKey
     /// <summary>Removes a member (idempotent); says whether it was a member and how many members remain.</summary>
     Task<ShardChange> Remove(string connectionId);
 
-    /// <summary>Replaces the shard's whole membership: used when a room is sharded and when a shard is split off.</summary>
+    /// <summary>
+    /// Replaces the shard's whole membership without a hand-over: kept for rooms on silos of the previous version
+    /// during a rolling upgrade (they shard and split through it); current rooms call <see cref="HandOver"/>.
+    /// </summary>
     Task Replace(IReadOnlyList<string> members, int depth);
+
+    /// <summary>
+    /// Replaces the shard's whole membership with members that move here from shard <paramref name="fromShard"/> (a
+    /// split) or from the room's own list (null: the room is being sharded). Returns once stored; the shard then asks
+    /// its predecessor in the background for the end of the posts it queued, and until then accepts publishes but
+    /// holds their posts, so none of a sender's messages overtakes its previous one across silos.
+    /// </summary>
+    Task HandOver(IReadOnlyList<string> members, int depth, int? fromShard);
+
+    /// <summary>
+    /// Completes when the posts this shard queued so far (those it holds for a hand-over included) have ended: true,
+    /// or false when <paramref name="timeout"/> passed first. Interleaves: it only awaits local work.
+    /// </summary>
+    [AlwaysInterleave]
+    [ResponseTimeout("00:10:00")]
+    Task<bool> QueuedPostsEnded(TimeSpan timeout);
 
     /// <summary>
     /// Makes the shard own exactly what index and <paramref name="depth"/> give it, dropping members a split moved to a

@@ -26,6 +26,21 @@ public sealed class RoomOptions
     /// <summary>A shard holding more members than this is split in two, so a join writes at most about this many ids.</summary>
     public int ShardCapacity { get; set; } = 2000;
 
+    /// <summary>
+    /// When members move to a shard (a room is sharded, a shard splits), the posts already queued for them where they
+    /// were (the room's or the old shard's silo) must end before the new shard, perhaps on another silo, posts a
+    /// sender's next message, or that message could overtake the previous one. The new shard accepts publishes at once
+    /// but holds their posts until then, waiting at most this long (then it posts anyway, and logs a warning).
+    /// </summary>
+    public TimeSpan ShardHandOverTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Bytes of messages a shard may hold during a hand-over (payload plus one reference per recipient): they are not
+    /// in the dispatcher's queue, so its admission mark does not bound them. Past this a publish waits for the
+    /// hand-over to end. A safety valve against a flood during a hand-over, not the normal path.
+    /// </summary>
+    public long ShardHandOverMaxDeferredBytes { get; set; } = 16 * 1024 * 1024;
+
     public string? DefaultRoom => string.IsNullOrWhiteSpace(Default) ? null : Default;
 }
 

@@ -63,7 +63,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         lock (_idleLock) return _idle.Task;
     }
 
-    public int Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null)
+    public DispatchResult Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null)
     {
         var job = new DeliveryJob(message, room, _metrics);
         // A copy (callers pass their live member sets), counted before the first post can finish.
@@ -76,14 +76,14 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             var jobs = _tracked.GetOrAdd(trackingKey ?? message.Id, _ => []);
             lock (jobs) jobs.Add(job);
         }
-        if (count == 0) return 0;
+        if (count == 0) return new DispatchResult(0, job.Completion);
 
         if (!_accepting)
         {
             // Shutting down: nothing new is accepted by the host's endpoints, but grains may still finish a turn.
             LogDroppedAtShutdown(count, message.Id);
             for (var i = 0; i < count; i++) job.Complete(ManagementOutcome.Failed);
-            return count;
+            return new DispatchResult(count, job.Completion);
         }
 
         lock (_idleLock)
@@ -92,7 +92,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             _pending += count;
         }
         _queue.Enqueue(stream, job, ids);
-        return count;
+        return new DispatchResult(count, job.Completion);
     }
 
     public ValueTask AdmitAsync(string stream)

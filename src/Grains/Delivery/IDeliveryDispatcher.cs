@@ -12,9 +12,10 @@ public interface IDeliveryDispatcher
     /// Queues <paramref name="message"/> for each recipient. <paramref name="stream"/> names the source (a room, a user,
     /// direct messages) for ordering and fairness; <paramref name="room"/> is reported with a 410 so the room heals.
     /// A tracked message is waited for by <paramref name="trackingKey"/> (default: the message id); room shards use
-    /// their own keys because several shards of one room may share a silo.
+    /// their own keys because several shards of one room may share a silo. The result says when every post queued
+    /// here has ended, which a room or shard that hands members to another silo waits for (see <c>RoomShardGrain</c>).
     /// </summary>
-    int Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null);
+    DispatchResult Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null);
 
     /// <summary>
     /// Completes when <paramref name="stream"/> may add posts: at once unless this silo's queue is over its mark and
@@ -25,3 +26,6 @@ public interface IDeliveryDispatcher
     /// <summary>Waits for a tracked message's deliveries; the summary says whether they all finished in time.</summary>
     Task<DeliverySummary> WaitAsync(string trackingKey, TimeSpan timeout);
 }
+
+/// <summary>How many posts a dispatch queued, and a task that completes when every one of them has ended (delivered, gone or failed).</summary>
+public readonly record struct DispatchResult(int Recipients, Task Ended);

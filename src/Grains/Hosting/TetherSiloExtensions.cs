@@ -104,6 +104,9 @@ public static class TetherSiloExtensions
             .Validate(o => o.InitialShards is >= 1 and <= RoomShards.MaxShards && int.IsPow2(o.InitialShards),
                 $"Rooms:InitialShards must be a power of two between 1 and {RoomShards.MaxShards}.")
             .Validate(o => o.ShardCapacity >= 2, "Rooms:ShardCapacity must be at least 2.")
+            .Validate(o => o.ShardHandOverTimeout > TimeSpan.Zero && o.ShardHandOverTimeout <= RoomShards.MaxHandOverTimeout,
+                $"Rooms:ShardHandOverTimeout must be positive and at most {RoomShards.MaxHandOverTimeout}.")
+            .Validate(o => o.ShardHandOverMaxDeferredBytes >= 0, "Rooms:ShardHandOverMaxDeferredBytes must not be negative.")
             .ValidateOnStart();
         services.AddOptions<LimitOptions>().Bind(configuration.GetSection(LimitOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LimitOptions>, LimitOptionsValidator>());
