@@ -30,6 +30,7 @@ public sealed partial class ConnectionGrain(
 
     private readonly RoomOptions _rooms = roomOptions.Value;
     private readonly TimeSpan _grace = connectionOptions.Value.ConnectGracePeriod;
+    private readonly bool _deactivateAfterConnect = connectionOptions.Value.DeactivateAfterConnect;
     private readonly LimitOptions _limits = limitOptions.Value;
     private IGrainTimer? _recheck;
     // Messages-per-second token bucket. It lives here because every message of a connection passes through this one
@@ -78,6 +79,10 @@ public sealed partial class ConnectionGrain(
         }
         metrics.Connected();
         LogConnected(Id, State.User, rooms.Count);
+        // Everything is stored: the activation is not needed until the client sends something (see
+        // ConnectionOptions.DeactivateAfterConnect). Orleans deactivates it once this call has returned; a call that
+        // arrives meanwhile is forwarded to a new activation, which reads the state back.
+        if (_deactivateAfterConnect) this.DeactivateOnIdle();
         return new ConnectResult(AlreadyConnected: false, rooms);
     }
 
