@@ -31,10 +31,6 @@ public sealed partial class ConnectionGrain(
     private readonly RoomOptions _rooms = roomOptions.Value;
     private readonly TimeSpan _grace = connectionOptions.Value.ConnectGracePeriod;
     private readonly bool _deactivateAfterConnect = connectionOptions.Value.DeactivateAfterConnect;
-    private readonly TimeSpan _connectQuiet = connectionOptions.Value.DeactivateAfterConnectQuiet;
-    // Messages to or from this connection handled by this activation (see DeactivateIfQuietAsync).
-    private long _messages;
-    private IGrainTimer? _afterConnect;
     private readonly LimitOptions _limits = limitOptions.Value;
     private IGrainTimer? _recheck;
     // Messages-per-second token bucket. It lives here because every message of a connection passes through this one
@@ -84,27 +80,10 @@ public sealed partial class ConnectionGrain(
         metrics.Connected();
         LogConnected(Id, State.User, rooms.Count);
         // Everything is stored: the activation is not needed until the client sends something (see
-        // ConnectionOptions.DeactivateAfterConnect).
-        if (_deactivateAfterConnect)
-        {
-            var messagesAtConnect = _messages;
-            _afterConnect ??= this.RegisterGrainTimer(_ => DeactivateIfQuietAsync(messagesAtConnect),
-                new GrainTimerCreationOptions(_connectQuiet, Timeout.InfiniteTimeSpan));
-        }
+        // ConnectionOptions.DeactivateAfterConnect). Orleans deactivates it once this call has returned; a call that
+        // arrives meanwhile is forwarded to a new activation, which reads the state back.
+        if (_deactivateAfterConnect) this.DeactivateOnIdle();
         return new ConnectResult(AlreadyConnected: false, rooms);
-    }
-
-    /// <summary>
-    /// Leaves memory if no message came since <c>/connect</c>. A connection that is talking keeps its activation for
-    /// the idle age: its direct messages are posted by this silo, and one posted by a new activation elsewhere while an
-    /// earlier one is still queued here could overtake it.
-    /// </summary>
-    private Task DeactivateIfQuietAsync(long messagesAtConnect)
-    {
-        _afterConnect?.Dispose();
-        _afterConnect = null;
-        if (_messages == messagesAtConnect) this.DeactivateOnIdle();
-        return Task.CompletedTask;
     }
 
     public async Task Disconnect(string reason)
@@ -172,7 +151,6 @@ public sealed partial class ConnectionGrain(
 
     public Task<ClientReply> Handle(ClientCommand command)
     {
-        _messages++;
         if (!State.Connected)
         {
             return Task.FromResult(ClientReply.Error(404, "unknown_connection",
@@ -195,7 +173,6 @@ public sealed partial class ConnectionGrain(
 
     public async Task<bool> Deliver(OutboundMessage message)
     {
-        _messages++;
         if (!State.Connected) return false;
         await dispatcher.AdmitAsync(DirectStream);
         dispatcher.Dispatch(message, DirectStream, room: null, [Id], track: false);

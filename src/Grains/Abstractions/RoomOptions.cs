@@ -63,8 +63,7 @@ public sealed class ConnectionOptions
     public TimeSpan IdleActivationAge { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>
-    /// Whether a connection's grain leaves memory soon after its <c>/connect</c> (once
-    /// <see cref="DeactivateAfterConnectQuiet"/> has passed without a message to or from it), instead of after
+    /// Whether a connection's grain leaves memory as soon as its <c>/connect</c> has been answered, instead of after
     /// <see cref="IdleActivationAge"/>. Broadcasts never call connection grains (rooms post to API Gateway directly),
     /// so most connections need their grain again only when their client sends something; meanwhile an activation costs
     /// about 2.3 KB, more than everything else a connection keeps. With this on (the default), a connect storm of
@@ -72,11 +71,4 @@ public sealed class ConnectionOptions
     /// connection pays one storage read to reactivate it.
     /// </summary>
     public bool DeactivateAfterConnect { get; set; } = true;
-
-    /// <summary>
-    /// How long a freshly connected grain waits for a message before it leaves memory (see
-    /// <see cref="DeactivateAfterConnect"/>). Not zero: a direct message posted by this activation must be out before
-    /// the next one can be posted by a new activation on another silo, or the two could arrive out of order.
-    /// </summary>
-    public TimeSpan DeactivateAfterConnectQuiet { get; set; } = TimeSpan.FromSeconds(5);
 }

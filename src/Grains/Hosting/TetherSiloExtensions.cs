@@ -33,8 +33,6 @@ public static class TetherSiloExtensions
                 "Connections:IdleActivationAge must be longer than Connections:ConnectGracePeriod (a connection's grace recheck runs in its activation).")
             .Validate<IOptions<GrainCollectionOptions>>((o, collection) => o.IdleActivationAge > collection.Value.CollectionQuantum,
                 "Connections:IdleActivationAge must be longer than Orleans:GrainCollection:CollectionQuantum (default 1 minute).")
-            .Validate(o => o.DeactivateAfterConnectQuiet > TimeSpan.Zero && o.DeactivateAfterConnectQuiet < o.IdleActivationAge,
-                "Connections:DeactivateAfterConnectQuiet must be positive and shorter than Connections:IdleActivationAge.")
             .ValidateOnStart();
         services.AddSingleton<SweepLimiter>();
         silo.AddTetherActivationCollection(configuration);

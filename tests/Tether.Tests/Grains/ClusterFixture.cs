@@ -147,7 +147,6 @@ public sealed class SweepIndexClusterFixture : ClusterFixture
         new("Connections:SweepInterval", "00:00:01"),
         new("Connections:SweepChecksPerSecond", ChecksPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         new("Connections:IdleActivationAge", "00:00:03"),
-        new("Connections:DeactivateAfterConnectQuiet", "00:00:01"),
         new("Orleans:GrainCollection:CollectionQuantum", "00:00:01"),
     ];
 
