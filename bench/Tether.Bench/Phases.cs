@@ -258,8 +258,9 @@ internal sealed class Phases(
 
     public async Task MemoryAsync()
     {
-        // A short idle age, so the steady state (idle connection grains collected) comes within the phase; long enough
-        // that the figure right after registration still holds (almost) every connection's activation.
+        // A short idle age, so the steady state (idle grains collected) comes within the phase. Connection grains leave
+        // memory right after their /connect by default (Connections:DeactivateAfterConnect); with that off, the figure
+        // right after registration holds (almost) every connection's activation.
         await using var backend = await StartOursAsync(new Dictionary<string, string>
         {
             ["Connections__IdleActivationAge"] = MemoryIdleAge.ToString("c", CultureInfo.InvariantCulture),
@@ -282,7 +283,7 @@ internal sealed class Phases(
 
         report.Row($"memory: resident growth for {count:N0} connections in rooms of {BenchSettings.RoomSize}, right after registration",
             $"{(after - before) / 1048576.0:N1} MB", $"{before / 1048576.0:N0} MB → {after / 1048576.0:N0} MB; registration took {registration.TotalSeconds:N0} s");
-        report.Row("memory per connection, right after registration (activations alive)", $"{(after - before) / (double)count:N0} bytes");
+        report.Row("memory per connection, right after registration", $"{(after - before) / (double)count:N0} bytes");
 
         var (idle, waited) = await SettledResidentBytesAsync(backend);
         report.Row($"memory: resident growth for {count:N0} idle connections once their grains are collected",

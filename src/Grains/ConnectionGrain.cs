@@ -30,8 +30,16 @@ public sealed partial class ConnectionGrain(
 
     private readonly RoomOptions _rooms = roomOptions.Value;
     private readonly TimeSpan _grace = connectionOptions.Value.ConnectGracePeriod;
+    private readonly bool _deactivateAfterConnect = connectionOptions.Value.DeactivateAfterConnect;
+    // Set once this activation has asked to be deactivated: direct messages it still posts are then tracked under this
+    // key, and the deactivation waits for them (see OnDeactivateAsync).
+    private string? _leavingPosts;
     private readonly LimitOptions _limits = limitOptions.Value;
     private IGrainTimer? _recheck;
+    private bool _postedWhileLeaving;
+
+    /// <summary>How long a leaving activation waits for its last direct posts (a post with retries normally ends far sooner).</summary>
+    private static readonly TimeSpan LeavingPostsTimeout = TimeSpan.FromSeconds(10);
     // Messages-per-second token bucket. It lives here because every message of a connection passes through this one
     // activation in the cluster, whichever API node API Gateway called: a per-node limiter would multiply the limit
     // by the number of nodes. Not persisted: a reactivated grain starts with a full bucket.
@@ -78,7 +86,28 @@ public sealed partial class ConnectionGrain(
         }
         metrics.Connected();
         LogConnected(Id, State.User, rooms.Count);
+        // Everything is stored: the activation is not needed until the client sends something (see
+        // ConnectionOptions.DeactivateAfterConnect). Orleans deactivates it once this call has returned; a call that
+        // arrives meanwhile is forwarded to a new activation, which reads the state back.
+        if (_deactivateAfterConnect)
+        {
+            _leavingPosts = "leaving:" + Id + ":" + Guid.NewGuid().ToString("N");
+            this.DeactivateOnIdle();
+        }
         return new ConnectResult(AlreadyConnected: false, rooms);
+    }
+
+    /// <summary>
+    /// A direct message this activation posted after asking to leave (a call that was already queued behind the
+    /// <c>/connect</c>) is waited for: calls that arrive meanwhile are held until the deactivation ends, so the next
+    /// direct message, posted by a new activation possibly on another silo, cannot overtake it.
+    /// </summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_leavingPosts is { } key && _postedWhileLeaving)
+        {
+            await dispatcher.WaitAsync(key, LeavingPostsTimeout).WaitAsync(cancellationToken);
+        }
     }
 
     public async Task Disconnect(string reason)
@@ -170,7 +199,9 @@ public sealed partial class ConnectionGrain(
     {
         if (!State.Connected) return false;
         await dispatcher.AdmitAsync(DirectStream);
-        dispatcher.Dispatch(message, DirectStream, room: null, [Id], track: false);
+        var leaving = _leavingPosts is not null;
+        _postedWhileLeaving |= leaving;
+        dispatcher.Dispatch(message, DirectStream, room: null, [Id], track: leaving, trackingKey: _leavingPosts);
         return true;
     }
 

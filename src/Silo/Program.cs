@@ -15,7 +15,7 @@ builder.UseOrleans(silo =>
     {
         // Without Redis a silo can only form a localhost development cluster with in-memory state.
         silo.UseLocalhostDevelopmentCluster(configuration, "tether-dev");
-        silo.AddMemoryGrainStorage(TetherStorage.Name);
+        silo.AddTetherMemoryStorage();
         silo.UseInMemoryReminderService();
     }
     else

@@ -22,7 +22,7 @@ internal static class OrleansHosting
             builder.UseOrleans(silo =>
             {
                 silo.UseLocalhostDevelopmentCluster(configuration, "tether-embedded");
-                silo.AddMemoryGrainStorage(TetherStorage.Name);
+                silo.AddTetherMemoryStorage();
                 silo.UseInMemoryReminderService();
                 silo.AddTether(configuration, embedded: true);
             });

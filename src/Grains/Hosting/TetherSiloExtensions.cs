@@ -36,6 +36,7 @@ public static class TetherSiloExtensions
             .ValidateOnStart();
         services.AddSingleton<SweepLimiter>();
         silo.AddTetherActivationCollection(configuration);
+        silo.AddTetherDirectoryCache(configuration, singleSilo: embedded);
         services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ManagementApiOptions>().Bind(configuration.GetSection(ManagementApiOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddTimeProvider();

@@ -60,7 +60,7 @@ public class ClusterFixture : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(initialSilosCount: (short)SiloCount);
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddMemoryGrainStorage(TetherStorage.Name);
+            silo.AddTetherMemoryStorage();
             silo.UseInMemoryReminderService();
             // Sweep tests tick every second; Orleans' default floor for a reminder period is a minute.
             silo.Services.Configure<Orleans.Hosting.ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));

@@ -161,6 +161,72 @@ public sealed class SweepIndexTests(ClusterFixture fixture)
 }
 
 /// <summary>
+/// A connection's grain leaves memory once its <c>/connect</c> is answered (Connections:DeactivateAfterConnect, on by
+/// default): the connection lives on in storage, and whatever comes next reactivates it.
+/// </summary>
+[Collection(ClusterTests.Name)]
+public sealed class DeactivateAfterConnectTests(ClusterFixture fixture)
+{
+    private Task<ConnectResult> ConnectAsync(string id, string room)
+    {
+        fixture.Connections.Add(id);
+        return fixture.Grains.GetGrain<IConnectionGrain>(id).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
+    }
+
+    [Fact]
+    public async Task A_connection_grain_leaves_memory_once_connected_and_its_next_message_reloads_it()
+    {
+        var room = "after-connect-" + Guid.NewGuid().ToString("N")[..8];
+        var ids = Enumerable.Range(0, 3).Select(_ => SweepIndex.NewId()).ToList();
+        foreach (var id in ids) await ConnectAsync(id, room);
+        var management = fixture.Grains.GetGrain<IManagementGrain>(0);
+
+        foreach (var id in ids)
+        {
+            var grain = (GrainReference)(object)fixture.Grains.GetGrain<IConnectionGrain>(id);
+            await SweepIndex.WaitUntilAsync(async () => await management.GetGrainActivationCount(grain) == 0,
+                "the connection grain is deactivated after its /connect");
+        }
+
+        var reply = await fixture.Grains.GetGrain<IConnectionGrain>(ids[0]).Handle(new SendToRoom(room, "\"after connect\"", true));
+        Assert.Equal(200, reply.Status);
+        Assert.Equal(3, reply.Recipients);
+        await fixture.DrainAsync();
+        Assert.All(ids, id => Assert.Contains(fixture.Connections.Received(id), m => m.Contains("after connect", StringComparison.Ordinal)));
+        Assert.Contains(room, (await fixture.Grains.GetGrain<IConnectionGrain>(ids[1]).GetSnapshot())!.Rooms);
+    }
+
+    [Fact]
+    public async Task Calls_that_race_the_deactivation_after_connect_are_all_served()
+    {
+        var room = "race-" + Guid.NewGuid().ToString("N")[..8];
+        var ids = Enumerable.Range(0, 20).Select(_ => SweepIndex.NewId()).ToList();
+
+        // Each connection's next calls are sent the moment its /connect is answered, while its activation is being
+        // deactivated: they must reach an activation with the stored state, not fail.
+        var replies = await Task.WhenAll(ids.Select(async id =>
+        {
+            var result = await ConnectAsync(id, room);
+            Assert.False(result.AlreadyConnected);
+            var grain = fixture.Grains.GetGrain<IConnectionGrain>(id);
+            return await Task.WhenAll(
+                grain.Handle(new JoinRoom(room + "-a")),
+                grain.Handle(new SendToRoom(room, "\"raced\"", false)),
+                grain.Handle(new JoinRoom(room + "-b")));
+        }));
+
+        Assert.All(replies.SelectMany(r => r), r => Assert.Equal(200, r.Status));
+        foreach (var id in ids)
+        {
+            var snapshot = await fixture.Grains.GetGrain<IConnectionGrain>(id).GetSnapshot();
+            Assert.NotNull(snapshot);
+            Assert.Superset(new HashSet<string> { room, room + "-a", room + "-b" }, snapshot.Rooms.ToHashSet());
+        }
+        Assert.Equal(ids.Count, await fixture.Grains.GetGrain<IRoomGrain>(room + "-b").Count());
+    }
+}
+
+/// <summary>
 /// The sweep index at work: expiry of a whole bucket, the per-silo pace of its checks, and idle connection grains
 /// collected and reloaded.
 /// </summary>
@@ -229,6 +295,10 @@ public sealed class SweepIndexPassTests(SweepIndexClusterFixture fixture)
         foreach (var id in ids) await ConnectAsync(id, room, at);
         var management = fixture.Grains.GetGrain<IManagementGrain>(0);
         var sample = (GrainReference)(object)fixture.Grains.GetGrain<IConnectionGrain>(ids[0]);
+        // Connected grains leave memory at once (DeactivateAfterConnect); a message brings this one back, and it is
+        // its idle age that must collect it again.
+        Assert.Equal(200, (await fixture.Grains.GetGrain<IConnectionGrain>(ids[0]).Handle(new JoinRoom(room))).Status);
+        Assert.Equal(1, await management.GetGrainActivationCount(sample));
 
         await SweepIndex.WaitUntilAsync(async () => await management.GetGrainActivationCount(sample) == 0,
             "Orleans collects the idle connection grains (Connections:IdleActivationAge 3 s)");
