@@ -31,12 +31,12 @@ public sealed partial class ConnectionGrain(
     private readonly RoomOptions _rooms = roomOptions.Value;
     private readonly TimeSpan _grace = connectionOptions.Value.ConnectGracePeriod;
     private readonly bool _deactivateAfterConnect = connectionOptions.Value.DeactivateAfterConnect;
-    // Set once this activation has asked to be deactivated: direct messages it still posts are then tracked under this
-    // key, and the deactivation waits for them (see OnDeactivateAsync).
-    private string? _leavingPosts;
+    // Set once this activation has asked to be deactivated: direct messages it still posts are then kept in
+    // _leavingPosts, and the deactivation waits for them (see OnDeactivateAsync).
+    private bool _leaving;
+    private readonly QueuedPosts _leavingPosts = new();
     private readonly LimitOptions _limits = limitOptions.Value;
     private IGrainTimer? _recheck;
-    private bool _postedWhileLeaving;
 
     /// <summary>How long a leaving activation waits for its last direct posts (a post with retries normally ends far sooner).</summary>
     private static readonly TimeSpan LeavingPostsTimeout = TimeSpan.FromSeconds(10);
@@ -91,7 +91,7 @@ public sealed partial class ConnectionGrain(
         // arrives meanwhile is forwarded to a new activation, which reads the state back.
         if (_deactivateAfterConnect)
         {
-            _leavingPosts = "leaving:" + Id + ":" + Guid.NewGuid().ToString("N");
+            _leaving = true;
             this.DeactivateOnIdle();
         }
         return new ConnectResult(AlreadyConnected: false, rooms);
@@ -104,9 +104,13 @@ public sealed partial class ConnectionGrain(
     /// </summary>
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_leavingPosts is { } key && _postedWhileLeaving)
+        try
         {
-            await dispatcher.WaitAsync(key, LeavingPostsTimeout).WaitAsync(cancellationToken);
+            await _leavingPosts.AllEnded().WaitAsync(LeavingPostsTimeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // Waited long enough: the activation goes, as it did before the wait existed.
         }
     }
 
@@ -199,9 +203,8 @@ public sealed partial class ConnectionGrain(
     {
         if (!State.Connected) return false;
         await dispatcher.AdmitAsync(DirectStream);
-        var leaving = _leavingPosts is not null;
-        _postedWhileLeaving |= leaving;
-        dispatcher.Dispatch(message, DirectStream, room: null, [Id], track: leaving, trackingKey: _leavingPosts);
+        var dispatched = dispatcher.Dispatch(message, DirectStream, room: null, [Id], track: false);
+        if (_leaving) _leavingPosts.Add(dispatched.Ended);
         return true;
     }
 

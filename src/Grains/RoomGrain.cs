@@ -31,7 +31,7 @@ public sealed class RoomGrain(
     // Joins of a sharded room run together (shared gate); counting those in flight keeps the member limit strict.
     private int _joinsInFlight;
     // The posts this room queued itself while it was small: its shards wait for them before posting (QueuedPostsEnded).
-    private readonly RoomPosts _posts = new();
+    private readonly QueuedPosts _posts = new();
     private HashSet<string> Members => state.State.Members;
     private Dictionary<int, int> Shards => state.State.Shards;
     private bool Sharded => Shards.Count > 0;

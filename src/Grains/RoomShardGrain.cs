@@ -26,7 +26,7 @@ public sealed partial class RoomShardGrain(
     ILogger<RoomShardGrain> logger) : Grain, IRoomShardGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
-    private readonly RoomPosts _posts = new();
+    private readonly QueuedPosts _posts = new();
     // Publishes accepted during hand-overs, in order, each with its recipients as they were when it was accepted.
     private readonly Queue<HeldMessage> _held = new();
     // Tracked messages among them (tracking key → recipients), so AwaitDelivery knows they are coming.

@@ -1,7 +1,7 @@
 namespace Tether.Tests.Grains;
 
 /// <summary>What a shard taking members over waits for: every post its predecessor queued before it asked.</summary>
-public sealed class RoomPostsTests
+public sealed class QueuedPostsTests
 {
     // Continuations run inside SetResult, so a job has left the set when SetResult returns: no waiting in the test.
     private static TaskCompletionSource Job() => new();
@@ -9,7 +9,7 @@ public sealed class RoomPostsTests
     [Fact]
     public async Task All_ended_waits_for_every_earlier_job_not_only_the_latest_and_not_for_later_ones()
     {
-        var posts = new RoomPosts();
+        var posts = new QueuedPosts();
         Assert.True(posts.AllEnded().IsCompleted);
 
         // An earlier message still running (for a sender left out of the next one with echo:false), then a later one
@@ -36,7 +36,7 @@ public sealed class RoomPostsTests
     [Fact]
     public async Task Ended_jobs_are_forgotten_so_a_busy_room_does_not_accumulate_them()
     {
-        var posts = new RoomPosts();
+        var posts = new QueuedPosts();
         var running = Job();
         posts.Add(running.Task);
         for (var i = 0; i < 1000; i++)

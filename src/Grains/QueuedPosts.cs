@@ -1,8 +1,9 @@
 namespace Tether;
 
 /// <summary>
-/// The posts a room or a shard has handed to its silo's dispatcher and not yet seen end, so that a shard taking over
-/// some of its members can wait for them (<see cref="Abstractions.IRoomShardGrain.HandOver"/>).
+/// The posts a grain has handed to its silo's dispatcher and not yet seen end, so that whoever posts to the same
+/// recipients next from another silo can wait for them: a shard taking over some of a room's or shard's members
+/// (<see cref="Abstractions.IRoomShardGrain.HandOver"/>), a connection grain's next activation after the leaving one.
 /// <para>
 /// Every job is kept, not only the latest: one job's end covers only its own recipients' earlier posts, and a sender
 /// publishing with <c>echo:false</c> is left out of its own message, while its previous one may still be queued for it.
@@ -10,7 +11,7 @@ namespace Tether;
 /// such a chain would then never collapse and grow by one link per message.
 /// </para>
 /// </summary>
-internal sealed class RoomPosts
+internal sealed class QueuedPosts
 {
     // Dispatch jobs end on the dispatcher's workers, outside the grain's scheduler.
     private readonly Lock _lock = new();
@@ -20,7 +21,7 @@ internal sealed class RoomPosts
     {
         if (ended.IsCompleted) return;
         lock (_lock) _running.Add(ended);
-        ended.ContinueWith(static (task, posts) => ((RoomPosts)posts!).Ended(task), this,
+        ended.ContinueWith(static (task, posts) => ((QueuedPosts)posts!).Ended(task), this,
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
