@@ -35,6 +35,9 @@ public sealed class WebSocketGateway(
     /// <summary>Connections that are connecting or open.</summary>
     public int Count => _connections.Count;
 
+    /// <summary>Ids of the connections that are connecting or open.</summary>
+    public IReadOnlyList<string> ConnectionIds => [.. _connections.Keys];
+
     /// <summary>Ids of the open connections.</summary>
     public IReadOnlyList<string> OpenConnectionIds => [.. _connections.Values.Where(c => c.State == EmulatedConnectionState.Open).Select(c => c.Id)];
 
