@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using Tether.LocalGateway;
-using Tether.Management;
+using Tether.Delivery;
 
 namespace Tether.Api;
 

@@ -5,7 +5,6 @@ using Tether.Api.Integration;
 using Tether.Api.OpenApi;
 using Tether.Api.Security;
 using Tether.Hosting;
-using Tether.Telemetry;
 
 var builder = WebApplication.CreateBuilder(args);
 var configuration = builder.Configuration;

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Tether.LocalGateway;
 using Tether.LocalGateway.Template;
-using Tether.Management;
+using Tether.Contracts;
 
 // The local API Gateway on its own, against any backend:
 //   dotnet run --project src/LocalGateway.Host -- --backend http://localhost:5000 [--port 8080] [--stage local]
@@ -42,7 +42,7 @@ var secretAccessKey = FirstNonEmpty(options.SecretAccessKey, configuration["AWS_
 if (accessKeyId is null || secretAccessKey is null)
 {
     // The same fixed pair the backend's embedded default signs with when it has no AWS credentials.
-    (accessKeyId, secretAccessKey) = (LocalDevelopmentCredentials.AccessKeyId, LocalDevelopmentCredentials.SecretAccessKey);
+    (accessKeyId, secretAccessKey) = (LocalDevelopment.AccessKeyId, LocalDevelopment.SecretAccessKey);
     logger.LogInformation("No credentials configured: the Management API accepts the local development pair");
 }
 

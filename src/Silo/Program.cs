@@ -1,6 +1,5 @@
-using Tether.Abstractions;
+using Tether.Contracts;
 using Tether.Hosting;
-using Tether.Telemetry;
 
 // A grain host only: clustering, storage and the grains' services. No business logic lives here.
 // Its small HTTP listener serves health, the dashboard and (optionally) metrics; by default http://localhost:5100

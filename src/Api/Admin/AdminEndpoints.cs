@@ -1,10 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
-using Tether.Abstractions;
+using Tether.Contracts;
 using Tether.Api.Integration;
-using Tether.Management;
-using Tether.Telemetry;
+using Tether.Delivery;
+using Tether.Hosting;
+
+using Tether.Grains;
 
 namespace Tether.Api.Admin;
 
@@ -26,7 +28,7 @@ internal static class AdminEndpoints
 
     private static async Task<IResult> SendToRoomAsync(
         string room, bool? wait, double? timeoutSeconds, HttpRequest request, IGrainFactory grains,
-        IOptions<IntegrationOptions> integration, IOptions<ManagementOptions> options, IOptions<LimitOptions> limits, TimeProvider time, TetherMetrics metrics)
+        IOptions<IntegrationOptions> integration, IOptions<ManagementOptions> options, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics)
     {
         if (!limits.Value.IsValidRoomName(room)) return BadRoom(limits.Value);
         var (message, problem) = await ReadMessageAsync(request, room, null, integration.Value, limits.Value, time);
@@ -77,7 +79,7 @@ internal static class AdminEndpoints
     }
 
     private static async Task<IResult> SendToConnectionAsync(
-        string id, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, IOptions<LimitOptions> limits, TimeProvider time, TetherMetrics metrics)
+        string id, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics)
     {
         if (ConnectionIdFromRoute(id) is not { } connectionId) return BadConnectionId();
         var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, limits.Value, time);
@@ -89,7 +91,7 @@ internal static class AdminEndpoints
     }
 
     private static async Task<IResult> SendToUserAsync(
-        string user, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, IOptions<LimitOptions> limits, TimeProvider time, TetherMetrics metrics)
+        string user, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics)
     {
         if (!Users.IsValid(user)) return Results.Problem(statusCode: 400, title: "Invalid user", detail: "A user id is 1 to 256 characters without control characters.");
         var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, limits.Value, time);

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Tether.Abstractions;
+using Tether.Contracts;
 using Tether.Hosting;
 
 namespace Tether.Api.Hosting;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Tether.Abstractions;
+using Tether.Contracts;
 
 namespace Tether.Api.Integration;
 

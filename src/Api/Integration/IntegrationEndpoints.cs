@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
-using Tether.Abstractions;
+using Tether.Contracts;
 using Tether.Api.Hosting;
 using Tether.Api.Logging;
 using Tether.Api.Security;
@@ -124,7 +124,7 @@ internal static class IntegrationEndpoints
         if (!JsonBody.TryGetText(value, out var id) || !ConnectionIds.IsValid(id))
         {
             error = new BodyError(400, "invalid_connection_id",
-                $"\"connection_id\" must be 1 to {Abstractions.ConnectionIds.MaxLength} characters of A-Z, a-z, 0-9, '-', '_', '+', '/' and '='.");
+                $"\"connection_id\" must be 1 to {Contracts.ConnectionIds.MaxLength} characters of A-Z, a-z, 0-9, '-', '_', '+', '/' and '='.");
             return null;
         }
         return id;

@@ -1,4 +1,4 @@
-using Tether.Telemetry;
+using Tether.Hosting;
 
 namespace Tether.Api.Logging;
 

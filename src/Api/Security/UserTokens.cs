@@ -3,7 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Tether.Abstractions;
+using Tether.Contracts;
 
 namespace Tether.Api.Security;
 

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Tether.Abstractions;
+using Tether.Contracts;
 using Tether.Hosting;
 using Tether.LocalGateway;
 using Tether.Tests.Support;

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.TestingHost;
-using Tether.Abstractions;
+using Tether.Contracts;
 using Tether.Hosting;
 using Tether.LocalGateway;
 using Tether.Tests.Support;

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Tether.Api;
-using Tether.Management;
+using Tether.Delivery;
 using Tether.Tests.Support;
 
 namespace Tether.Tests.EndToEnd;

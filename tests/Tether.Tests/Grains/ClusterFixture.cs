@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
-using Tether.Abstractions;
+using Tether.Contracts;
 using Tether.Delivery;
 using Tether.Hosting;
 using Tether.LocalGateway;

@@ -1,4 +1,4 @@
-using Tether.Abstractions;
+using Tether.Contracts;
 using Tether.LocalGateway;
 
 namespace Tether.Tests.Grains;

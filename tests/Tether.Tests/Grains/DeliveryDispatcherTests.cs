@@ -2,9 +2,8 @@ using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Tether.Abstractions;
+using Tether.Contracts;
 using Tether.Delivery;
-using Tether.Management;
 
 namespace Tether.Tests.Grains;
 
@@ -22,8 +21,8 @@ public sealed class DeliveryDispatcherTests
     private static async Task<DeliveryDispatcher> StartAsync(IManagementApiClient client, int maxConcurrency, int maxQueued = 4096, TimeSpan? admissionTimeout = null)
     {
         var options = new DeliveryOptions { MaxConcurrency = maxConcurrency, MaxQueued = maxQueued, AdmissionTimeout = admissionTimeout ?? TimeSpan.FromSeconds(30) };
-        // No post answers 410 in these tests, so the dispatcher never reports to a grain and needs no grain factory.
-        var dispatcher = new DeliveryDispatcher(client, grains: null!, Options.Create(options), NullLogger<DeliveryDispatcher>.Instance);
+        // No post answers 410 in these tests, so the dispatcher never reports a gone connection.
+        var dispatcher = new DeliveryDispatcher(client, goneConnections: null!, Options.Create(options), NullLogger<DeliveryDispatcher>.Instance);
         await dispatcher.StartAsync(CancellationToken.None);
         return dispatcher;
     }

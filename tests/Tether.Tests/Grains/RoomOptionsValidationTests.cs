@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Tether.Abstractions;
+using Tether.Contracts;
 using Tether.Hosting;
 
 namespace Tether.Tests.Grains;

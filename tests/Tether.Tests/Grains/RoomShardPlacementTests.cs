@@ -1,7 +1,7 @@
 using System.Net;
 using Orleans.Runtime.Placement;
-using Tether.Abstractions;
-using Tether.Placement;
+using Tether.Contracts;
+using Tether.Grains;
 
 namespace Tether.Tests.Grains;
 

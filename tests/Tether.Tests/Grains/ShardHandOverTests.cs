@@ -1,10 +1,10 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Tether.Abstractions;
+using Tether.Contracts;
 using Tether.Delivery;
 using Tether.LocalGateway;
-using Tether.Placement;
+using Tether.Grains;
 
 namespace Tether.Tests.Grains;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
-using Tether.Abstractions;
-using Tether.Placement;
+using Tether.Contracts;
+using Tether.Grains;
 
 namespace Tether.Tests.Grains;
 

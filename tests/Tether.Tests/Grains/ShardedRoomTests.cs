@@ -1,4 +1,4 @@
-using Tether.Abstractions;
+using Tether.Contracts;
 
 namespace Tether.Tests.Grains;
 

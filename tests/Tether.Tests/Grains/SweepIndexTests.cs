@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
-using Tether.Abstractions;
+using Tether.Contracts;
 
 namespace Tether.Tests.Grains;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Tether.Abstractions;
+using Tether.Contracts;
 
 namespace Tether.Tests.Grains;
 

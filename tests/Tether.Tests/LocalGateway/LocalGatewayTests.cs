@@ -2,9 +2,9 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Amazon.Runtime;
-using Tether.Abstractions;
+using Tether.Contracts;
 using Tether.LocalGateway;
-using Tether.Management;
+using Tether.Delivery;
 using Tether.Tests.EndToEnd;
 using Tether.Tests.Support;
 

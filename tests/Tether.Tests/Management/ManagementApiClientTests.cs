@@ -1,9 +1,9 @@
 using System.Text;
 using Amazon.Runtime;
 using Microsoft.Extensions.Logging;
-using Tether.Abstractions;
+using Tether.Contracts;
 using Tether.LocalGateway;
-using Tether.Management;
+using Tether.Delivery;
 using Tether.Tests.Support;
 
 namespace Tether.Tests.Management;

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tether.LocalGateway;
-using Tether.Management;
+using Tether.Delivery;
 using Amazon.Runtime;
 
 namespace Tether.Tests.Management;

@@ -49,7 +49,7 @@ public sealed class LogScopeTests : IAsyncLifetime
         using var response = await http.PostAsync("/connect", content);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var line = Assert.Single(_entries, e => e.Category == "Tether.ConnectionGrain" && e.Message.Contains(id, StringComparison.Ordinal));
+        var line = Assert.Single(_entries, e => e.Category == "Tether.Grains.ConnectionGrain" && e.Message.Contains(id, StringComparison.Ordinal));
         Assert.Equal(LogLevel.Debug, line.Level);
         Assert.Contains(new KeyValuePair<string, object?>("ConnectionId", id), line.Scope);
         Assert.Contains(new KeyValuePair<string, object?>("GatewayRequestId", "req-scope-1"), line.Scope);

@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
-using Tether.Telemetry;
+using Tether.Hosting;
 using Tether.Tests.Api;
 
 namespace Tether.Tests.Operations;
@@ -22,7 +22,7 @@ public sealed class MetricsTests(ApiFixture fixture) : IDisposable
     private void Listen()
     {
         // Only this host's meter: other hosts in the test process have meters of the same name.
-        var meter = fixture.Factory.Services.GetRequiredService<TetherMetrics>().Meter;
+        var meter = fixture.Factory.Services.GetRequiredService<MessageMetrics>().Meter;
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (ReferenceEquals(instrument.Meter, meter)) listener.EnableMeasurementEvents(instrument);

@@ -1,4 +1,4 @@
-using Tether.Abstractions;
+using Tether.Contracts;
 using Tether.Tests.Grains;
 
 namespace Tether.Tests.Security;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using Tether.Abstractions;
+using Tether.Contracts;
 
 namespace Tether.Tests.Security;
 
@@ -178,7 +178,7 @@ public sealed class LimitTests(LimitsFixture fixture) : IClassFixture<LimitsFixt
         Assert.Equal(HttpStatusCode.OK, sent);
         Assert.Contains(fixture.Connections.Received(id), m => m.Contains("to myself", StringComparison.Ordinal));
         Assert.Equal(new Uri(fixture.Gateway.ConnectionUrl, "local/@connections/" + id.Replace("/", "%2F", StringComparison.Ordinal).Replace("+", "%2B", StringComparison.Ordinal).Replace("=", "%3D", StringComparison.Ordinal)).AbsolutePath,
-            new Tether.Management.ManagementApiClient(fixture.Gateway.ConnectionUrl, "us-east-1", Support.TestCredentials.Aws, new(), Microsoft.Extensions.Logging.Abstractions.NullLogger<Tether.Management.ManagementApiClient>.Instance).ConnectionUri(id).AbsolutePath);
+            new Tether.Delivery.ManagementApiClient(fixture.Gateway.ConnectionUrl, "us-east-1", Support.TestCredentials.Aws, new(), Microsoft.Extensions.Logging.Abstractions.NullLogger<Tether.Delivery.ManagementApiClient>.Instance).ConnectionUri(id).AbsolutePath);
     }
 
     [Theory]

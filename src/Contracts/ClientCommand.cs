@@ -1,0 +1,47 @@
+namespace Tether.Contracts;
+
+/// <summary>A client message, already parsed and validated by the API (contract §2).</summary>
+[GenerateSerializer, Immutable, Alias("tether.ClientCommand")]
+public abstract record ClientCommand;
+
+/// <summary><c>joinroom</c>; a null room means the default room.</summary>
+[GenerateSerializer, Immutable, Alias("tether.JoinRoom")]
+public sealed record JoinRoom([property: Id(0)] string? Room) : ClientCommand;
+
+[GenerateSerializer, Immutable, Alias("tether.LeaveRoom")]
+public sealed record LeaveRoom([property: Id(0)] string Room) : ClientCommand;
+
+/// <summary>
+/// <c>sendmessage</c>, or any other message with a <c>message</c> field (a null room means the default room).
+/// <paramref name="MessageJson"/> is the client's <c>message</c> value as JSON text, passed on unchanged.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("tether.SendToRoom")]
+public sealed record SendToRoom(
+    [property: Id(0)] string? Room,
+    [property: Id(1)] string MessageJson,
+    [property: Id(2)] bool Echo) : ClientCommand;
+
+/// <summary><c>sendto</c> a connection or a user (exactly one of the two is set).</summary>
+[GenerateSerializer, Immutable, Alias("tether.SendDirect")]
+public sealed record SendDirect(
+    [property: Id(0)] string? ConnectionId,
+    [property: Id(1)] string? User,
+    [property: Id(2)] string MessageJson) : ClientCommand;
+
+/// <summary>The reply to the sender (contract §2). <see cref="Status"/> is the HTTP status for the integration.</summary>
+[GenerateSerializer, Immutable, Alias("tether.ClientReply")]
+public sealed record ClientReply(
+    [property: Id(0)] int Status,
+    [property: Id(1)] string Type,
+    [property: Id(2)] string? Room = null,
+    [property: Id(3)] int? Members = null,
+    [property: Id(4)] string? MessageId = null,
+    [property: Id(5)] string? ErrorCode = null,
+    [property: Id(6)] string? ErrorMessage = null,
+    [property: Id(7)] string? ConnectionId = null,
+    [property: Id(8)] string? User = null,
+    [property: Id(9)] int? Recipients = null)
+{
+    public static ClientReply Error(int status, string code, string message) =>
+        new(status, "error", ErrorCode: code, ErrorMessage: message);
+}

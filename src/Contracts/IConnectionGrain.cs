@@ -1,0 +1,47 @@
+using Orleans.Concurrency;
+
+namespace Tether.Contracts;
+
+/// <summary>One API Gateway connection, keyed by its connection id.</summary>
+public interface IConnectionGrain : IGrainWithStringKey
+{
+    /// <summary>Registers the connection (idempotent: API Gateway may retry <c>$connect</c>).</summary>
+    Task<ConnectResult> Connect(ConnectRequest request);
+
+    /// <summary>Forgets the connection: leaves every room and its user. Idempotent.</summary>
+    Task Disconnect(string reason);
+
+    /// <summary>
+    /// The Management API answered 410 for this connection. Removes it everywhere, including from
+    /// <paramref name="seenInRoom"/> even when this grain does not list that room, so a stale member heals, and
+    /// returns true. A connection whose <c>$connect</c> was accepted moments ago is kept (API Gateway answers 410
+    /// until its <c>$connect</c> completes) and checked again with GetConnection after the grace period: false.
+    /// </summary>
+    Task<bool> Gone(string? seenInRoom);
+
+    /// <summary>
+    /// Called by the connection's sweep bucket: <paramref name="expired"/> when the connection is past API Gateway's
+    /// lifetime, otherwise when GetConnection answered 410. Removes it everywhere (counted as swept), except a
+    /// connection accepted within the connect grace period on a 410. Returns whether the connection is still here.
+    /// </summary>
+    Task<bool> Sweep(bool expired);
+
+    /// <summary>Runs one client message sent on this connection and returns the reply for the sender.</summary>
+    Task<ClientReply> Handle(ClientCommand command);
+
+    /// <summary>
+    /// Hands a direct message to the dispatcher when the connection is known. Interleaves: it never awaits,
+    /// and two connections sending to each other must not deadlock.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<bool> Deliver(OutboundMessage message);
+
+    [ReadOnly]
+    Task<ConnectionSnapshot?> GetSnapshot();
+
+    /// <summary>
+    /// Closes the connection at API Gateway (DeleteConnection) from the silo, then forgets it. A connection API Gateway
+    /// no longer has (410) is forgotten too; on any other outcome it is kept.
+    /// </summary>
+    Task<CloseResult> Close(string reason);
+}

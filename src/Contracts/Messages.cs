@@ -1,0 +1,69 @@
+namespace Tether.Contracts;
+
+/// <summary>
+/// What API Gateway's <c>$connect</c> request template told us about a new connection. <paramref name="AllowedRooms"/>
+/// are the room patterns from the user's token (null: no restriction); they are kept with the connection because
+/// later messages carry no token.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("tether.ConnectRequest")]
+public sealed record ConnectRequest(
+    [property: Id(0)] string? User,
+    [property: Id(1)] IReadOnlyList<string> Rooms,
+    [property: Id(2)] DateTimeOffset ConnectedAt,
+    [property: Id(3)] string? SourceIp,
+    [property: Id(4)] string? UserAgent,
+    [property: Id(5)] string? RequestId,
+    [property: Id(6)] IReadOnlyList<string>? AllowedRooms = null);
+
+[GenerateSerializer, Immutable, Alias("tether.ConnectResult")]
+public sealed record ConnectResult(
+    [property: Id(0)] bool AlreadyConnected,
+    [property: Id(1)] IReadOnlyList<string> Rooms);
+
+/// <summary>What we know about a connection.</summary>
+[GenerateSerializer, Immutable, Alias("tether.ConnectionSnapshot")]
+public sealed record ConnectionSnapshot(
+    [property: Id(0)] string ConnectionId,
+    [property: Id(1)] string? User,
+    [property: Id(2)] IReadOnlyList<string> Rooms,
+    [property: Id(3)] DateTimeOffset ConnectedAt,
+    [property: Id(4)] string? SourceIp,
+    [property: Id(5)] string? UserAgent);
+
+/// <summary>
+/// A message ready to post: the envelope is serialized once, and its SHA-256 (hex) is computed once, because
+/// every recipient gets the same bytes and SigV4 signs the same payload hash for each of them.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("tether.OutboundMessage")]
+public sealed record OutboundMessage(
+    [property: Id(0)] string Id,
+    [property: Id(1)] byte[] Payload,
+    [property: Id(2)] string PayloadSha256);
+
+[GenerateSerializer, Immutable, Alias("tether.PublishReceipt")]
+public sealed record PublishReceipt(
+    [property: Id(0)] string MessageId,
+    [property: Id(1)] int Recipients);
+
+/// <summary>How the deliveries of one message ended.</summary>
+[GenerateSerializer, Immutable, Alias("tether.DeliverySummary")]
+public sealed record DeliverySummary(
+    [property: Id(0)] string MessageId,
+    [property: Id(1)] int Recipients,
+    [property: Id(2)] int Delivered,
+    [property: Id(3)] int Gone,
+    [property: Id(4)] int Failed,
+    [property: Id(5)] bool Complete);
+
+[GenerateSerializer, Immutable, Alias("tether.MemberPage")]
+public sealed record MemberPage(
+    [property: Id(0)] int Total,
+    [property: Id(1)] IReadOnlyList<string> Members,
+    [property: Id(2)] string? Next);
+
+/// <summary>How a DeleteConnection ended: <paramref name="Outcome"/> names the Management API outcome.</summary>
+[GenerateSerializer, Immutable, Alias("tether.CloseResult")]
+public sealed record CloseResult(
+    [property: Id(0)] bool Closed,
+    [property: Id(1)] string Outcome,
+    [property: Id(2)] int StatusCode);

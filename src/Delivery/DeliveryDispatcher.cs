@@ -1,0 +1,395 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Tether.Contracts;
+using Tether.Grains;
+
+namespace Tether.Delivery;
+
+/// <summary>
+/// Posts with <see cref="MaxConcurrency"/> workers over one <see cref="DeliveryQueue"/>: streams take turns (a
+/// 100,000-member room cannot hold a 2-member room's message behind its whole fan-out), any free worker takes the
+/// next post (every worker stays busy until a fan-out's last post), and a recipient has one post in flight at a time,
+/// so one stream's messages reach one recipient in order.
+/// </summary>
+public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedService, IAsyncDisposable
+{
+    private readonly IManagementApiClient _client;
+    private readonly IGoneConnections _goneConnections;
+    private readonly DeliveryOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<DeliveryDispatcher> _logger;
+    private readonly DeliveryMetrics? _metrics;
+    private readonly DeliveryQueue _queue = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<string, long> _gone = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(string ConnectionId, string? Room)> _goneReports = new();
+    private readonly SemaphoreSlim _goneSignal = new(0);
+    // Several shards of one room may live on this silo and track the same message: each adds its own job.
+    private readonly ConcurrentDictionary<string, List<DeliveryJob>> _tracked = new(StringComparer.Ordinal);
+    private readonly List<Task> _workers = [];
+    private readonly Lock _idleLock = new();
+    private TaskCompletionSource _idle = NewIdleSignal(completed: true);
+    private long _pending;
+    private int _throttledSinceSummary;
+    private int _failedSinceSummary;
+    private long _lastSummary = System.Diagnostics.Stopwatch.GetTimestamp();
+    private volatile bool _accepting = true;
+    private readonly Lock _admissionLock = new();
+    private TaskCompletionSource? _admission;
+
+    public DeliveryDispatcher(
+        IManagementApiClient client, IGoneConnections goneConnections, IOptions<DeliveryOptions> options,
+        ILogger<DeliveryDispatcher> logger, TimeProvider? time = null, DeliveryMetrics? metrics = null)
+    {
+        _metrics = metrics;
+        _client = client;
+        _goneConnections = goneConnections;
+        _options = options.Value;
+        _time = time ?? TimeProvider.System;
+        _logger = logger;
+    }
+
+    public int MaxConcurrency => _options.MaxConcurrency;
+
+    /// <summary>Deliveries queued or in flight.</summary>
+    public long Pending => Interlocked.Read(ref _pending);
+
+    /// <summary>Completes when nothing is queued or in flight.</summary>
+    public Task WhenIdleAsync()
+    {
+        lock (_idleLock) return _idle.Task;
+    }
+
+    public DispatchResult Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null)
+    {
+        var job = new DeliveryJob(message, room, _metrics);
+        // A copy (callers pass their live member sets), counted before the first post can finish.
+        string[] ids = [.. recipients];
+        var count = ids.Length;
+
+        job.Start(count);
+        if (track)
+        {
+            var jobs = _tracked.GetOrAdd(trackingKey ?? message.Id, _ => []);
+            lock (jobs) jobs.Add(job);
+        }
+        if (count == 0) return new DispatchResult(0, job.Completion);
+
+        if (!_accepting)
+        {
+            // Shutting down: nothing new is accepted by the host's endpoints, but grains may still finish a turn.
+            LogDroppedAtShutdown(count, message.Id);
+            for (var i = 0; i < count; i++) job.Complete(ManagementOutcome.Failed);
+            return new DispatchResult(count, job.Completion);
+        }
+
+        lock (_idleLock)
+        {
+            if (_pending == 0) _idle = NewIdleSignal(completed: false);
+            _pending += count;
+        }
+        _queue.Enqueue(stream, job, ids);
+        return new DispatchResult(count, job.Completion);
+    }
+
+    public ValueTask AdmitAsync(string stream)
+    {
+        var mark = _options.MaxQueued;
+        if (mark <= 0 || _queue.Count < mark || !_queue.HasQueued(stream)) return ValueTask.CompletedTask;
+        return WaitForAdmissionAsync(stream, mark);
+    }
+
+    private async ValueTask WaitForAdmissionAsync(string stream, int mark)
+    {
+        var started = _time.GetTimestamp();
+        while (_queue.Count >= mark && _queue.HasQueued(stream))
+        {
+            Task released;
+            lock (_admissionLock) released = (_admission ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            // Checked again once registered: a worker may have drained the queue in between.
+            if (_queue.Count < mark) return;
+            var left = _options.AdmissionTimeout - _time.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
+            {
+                LogAdmittedAfterTimeout(stream, _queue.Count);
+                return;
+            }
+            try
+            {
+                await released.WaitAsync(left, _time).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+    }
+
+    /// <summary>Wakes the senders waiting in <see cref="AdmitAsync"/> once the queue is below its mark.</summary>
+    private void ReleaseAdmissions()
+    {
+        if (Volatile.Read(ref _admission) is null || _queue.Count >= _options.MaxQueued) return;
+        TaskCompletionSource? released;
+        lock (_admissionLock)
+        {
+            released = _admission;
+            _admission = null;
+        }
+        released?.TrySetResult();
+    }
+
+    public async Task<DeliverySummary> WaitAsync(string trackingKey, TimeSpan timeout)
+    {
+        var messageId = trackingKey;
+        if (!_tracked.TryGetValue(trackingKey, out var tracked))
+        {
+            return new DeliverySummary(messageId, 0, 0, 0, 0, Complete: false);
+        }
+        DeliveryJob[] jobs;
+        lock (tracked) jobs = [.. tracked];
+        if (jobs.Length > 0) messageId = jobs[0].Message.Id;
+        var all = Task.WhenAll(jobs.Select(j => j.Completion));
+        try
+        {
+            await all.WaitAsync(timeout, _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+        var complete = all.IsCompletedSuccessfully;
+        if (complete) _tracked.TryRemove(trackingKey, out _);
+        return jobs.Select(j => j.Summary(j.Completion.IsCompleted)).Aggregate(
+            new DeliverySummary(messageId, 0, 0, 0, 0, complete),
+            (sum, s) => sum with { Recipients = sum.Recipients + s.Recipients, Delivered = sum.Delivered + s.Delivered, Gone = sum.Gone + s.Gone, Failed = sum.Failed + s.Failed });
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < _options.MaxConcurrency; i++) _workers.Add(Task.Run(RunWorkerAsync, CancellationToken.None));
+        _workers.Add(Task.Run(RunGoneReporterAsync, CancellationToken.None));
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _accepting = false;
+        try
+        {
+            await WhenIdleAsync().WaitAsync(_options.DrainTimeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            LogAbandoned(Pending);
+        }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_workers).ConfigureAwait(false);
+        await FlushGoneReportsAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stopping.IsCancellationRequested) await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _stopping.Dispose();
+        _queue.Dispose();
+    }
+
+    private void CompleteOne()
+    {
+        TaskCompletionSource? idle = null;
+        lock (_idleLock)
+        {
+            if (--_pending == 0) idle = _idle;
+        }
+        idle?.TrySetResult();
+    }
+
+    private static TaskCompletionSource NewIdleSignal(bool completed)
+    {
+        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (completed) signal.SetResult();
+        return signal;
+    }
+
+    private async Task RunWorkerAsync()
+    {
+        var token = _stopping.Token;
+        while (true)
+        {
+            DeliveryItem? next;
+            try
+            {
+                next = await _queue.TakeAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            ReleaseAdmissions();
+
+            // Null: its recipient was busy and the item now waits for the worker posting to it.
+            while (next is { } item)
+            {
+                await DeliverAsync(item.Job, item.ConnectionId, token).ConfigureAwait(false);
+                CompleteOne();
+                next = _queue.Finished(item.ConnectionId);
+            }
+        }
+    }
+
+    private async Task DeliverAsync(DeliveryJob job, string connectionId, CancellationToken token)
+    {
+        if (_gone.ContainsKey(connectionId))
+        {
+            job.Complete(ManagementOutcome.Gone);
+            return;
+        }
+
+        ManagementResult result;
+        _metrics?.PostStarted();
+        try
+        {
+            result = await _client.PostAsync(connectionId, job.Message.Payload, job.Message.PayloadSha256, token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            result = new ManagementResult(ManagementOutcome.Failed, 0, null, "shutting down", 0);
+        }
+        catch (Exception e)
+        {
+            LogPostCrashed(e, job.Message.Id);
+            result = new ManagementResult(ManagementOutcome.Failed, 0, null, e.Message, 0);
+        }
+        finally
+        {
+            _metrics?.PostEnded();
+        }
+
+        job.Complete(result.Outcome);
+        switch (result.Outcome)
+        {
+            case ManagementOutcome.Gone:
+                MarkGone(connectionId, job.Room);
+                break;
+            case ManagementOutcome.Throttled or ManagementOutcome.Failed:
+                // Per post at Debug: a 429 storm must not turn into thousands of warnings; SummarizeFailures reports them.
+                Interlocked.Increment(ref result.Outcome == ManagementOutcome.Throttled ? ref _throttledSinceSummary : ref _failedSinceSummary);
+                LogDeliveryFailed(result.Outcome, result.StatusCode, result.Attempts, job.Message.Id, job.Room, connectionId, result.Detail);
+                break;
+            case ManagementOutcome.TooLarge:
+                LogTooLarge(job.Message.Id, job.Room, job.Message.Payload.Length);
+                break;
+        }
+    }
+
+    /// <summary>Remembers a 410 at once (later posts skip the id) and reports it to the connection's grain.</summary>
+    private void MarkGone(string connectionId, string? room)
+    {
+        var expires = _time.GetTimestamp() + (long)(_options.GoneMemory.TotalSeconds * _time.TimestampFrequency);
+        _gone[connectionId] = expires;
+        // A report counts as pending work until the grain has it, so "idle" means every 410 has been acted on.
+        lock (_idleLock) _pending++;
+        _goneReports.Enqueue((connectionId, room));
+        _goneSignal.Release();
+    }
+
+    private async Task RunGoneReporterAsync()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await _goneSignal.WaitAsync(TimeSpan.FromSeconds(1), token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            await FlushGoneReportsAsync().ConfigureAwait(false);
+            Prune();
+            SummarizeFailures();
+        }
+    }
+
+    private async Task FlushGoneReportsAsync()
+    {
+        while (!_goneReports.IsEmpty)
+        {
+            // Duplicates are harmless (Gone is idempotent) and each one is pending work, so none is dropped here.
+            var batch = new List<(string, string?)>();
+            while (batch.Count < 256 && _goneReports.TryDequeue(out var report)) batch.Add(report);
+            await Task.WhenAll(batch.Select(ReportGoneAsync)).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReportGoneAsync((string ConnectionId, string? Room) report)
+    {
+        try
+        {
+            // The grain keeps a connection whose $connect it accepted moments ago; then later messages must not skip it.
+            if (!await _goneConnections.GoneAsync(report.ConnectionId, report.Room).ConfigureAwait(false))
+            {
+                _gone.TryRemove(report.ConnectionId, out _);
+            }
+        }
+        catch (Exception e)
+        {
+            LogGoneReportFailed(e, report.ConnectionId);
+        }
+        finally
+        {
+            CompleteOne();
+        }
+    }
+
+    /// <summary>At most one warning per 10 s for deliveries that ended throttled or failed after their retries.</summary>
+    private void SummarizeFailures()
+    {
+        if (System.Diagnostics.Stopwatch.GetElapsedTime(_lastSummary) < TimeSpan.FromSeconds(10)) return;
+        _lastSummary = System.Diagnostics.Stopwatch.GetTimestamp();
+        var throttled = Interlocked.Exchange(ref _throttledSinceSummary, 0);
+        var failed = Interlocked.Exchange(ref _failedSinceSummary, 0);
+        if (throttled + failed > 0) LogFailureSummary(throttled, failed);
+    }
+
+    private void Prune()
+    {
+        var now = _time.GetTimestamp();
+        foreach (var (id, expires) in _gone)
+        {
+            if (expires < now) _gone.TryRemove(id, out _);
+        }
+        var cutoff = _time.GetUtcNow() - _options.TrackedSummaryRetention;
+        foreach (var (id, jobs) in _tracked)
+        {
+            bool stale;
+            lock (jobs) stale = jobs.TrueForAll(j => j.FinishedAt is { } finished && finished < cutoff);
+            if (stale) _tracked.TryRemove(id, out _);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Delivery of message {MessageId} (room {Room}) to connection {ConnectionId} ended {Outcome} (HTTP {Status}) after {Attempts} attempt(s): {Detail}")]
+    private partial void LogDeliveryFailed(ManagementOutcome outcome, int status, int attempts, string messageId, string? room, string connectionId, string? detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deliveries in the last 10 s that ended after all retries: {Throttled} throttled (429), {Failed} failed (5xx, timeout, connection error or open circuit); see the tether.deliveries metric")]
+    private partial void LogFailureSummary(int throttled, int failed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} (room {Room}, {Bytes} bytes) is over API Gateway's 128 KiB limit and was not delivered")]
+    private partial void LogTooLarge(string messageId, string? room, int bytes);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Posting message {MessageId} threw unexpectedly")]
+    private partial void LogPostCrashed(Exception e, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report 410 Gone for connection {ConnectionId} to its grain")]
+    private partial void LogGoneReportFailed(Exception e, string connectionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting down: {Count} deliveries of message {MessageId} were not queued")]
+    private partial void LogDroppedAtShutdown(int count, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Stream {Stream} waited the admission timeout with {Queued} posts queued on this silo; its posts were queued anyway")]
+    private partial void LogAdmittedAfterTimeout(string stream, int queued);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting down: {Count} queued deliveries did not drain in time and were abandoned")]
+    private partial void LogAbandoned(long count);
+}

@@ -1,0 +1,124 @@
+using Amazon.Runtime;
+using Amazon.Runtime.Credentials;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Tether.Contracts;
+
+namespace Tether.Delivery;
+
+/// <summary>Where and how the Management API client posts, resolved once at start.</summary>
+public sealed record ManagementApiTarget(Uri Endpoint, string Region, AWSCredentials Credentials, string CredentialSource);
+
+/// <summary>Resolves endpoint, region and credentials from options, the seed's variables and AWS's default chain.</summary>
+public static class ManagementApiSetup
+{
+    public static ManagementApiTarget Resolve(ManagementApiOptions options, IConfiguration configuration, bool embedded, ILogger logger)
+    {
+        var endpoint = ResolveEndpoint(options, configuration, embedded, logger);
+        var region = FirstNonEmpty(options.Region, configuration["AWS_REGION"], configuration["AWS_DEFAULT_REGION"])
+                     ?? RegionFromHost(endpoint.Host)
+                     ?? "us-east-1";
+        var hostRegion = RegionFromHost(endpoint.Host);
+        if (hostRegion is not null && !string.Equals(hostRegion, region, StringComparison.Ordinal))
+        {
+            logger.LogWarning(
+                "The signing region {Region} differs from the region in the Management API host {Host}; API Gateway will answer 403. Set AWS_REGION to {HostRegion}.",
+                region, endpoint.Host, hostRegion);
+        }
+
+        var (credentials, source) = ResolveCredentials(options, embedded);
+        return new ManagementApiTarget(endpoint, region, credentials, source);
+    }
+
+    private static Uri ResolveEndpoint(ManagementApiOptions options, IConfiguration configuration, bool embedded, ILogger logger)
+    {
+        var configured = FirstNonEmpty(options.Endpoint, configuration["RESPONSE_MESSAGE_URL"]);
+        if (configured is null)
+        {
+            if (!embedded)
+            {
+                throw new InvalidOperationException(
+                    "No Management API endpoint is configured. Set RESPONSE_MESSAGE_URL (or ManagementApi__Endpoint) to the API's connection URL, " +
+                    "https://{api-id}.execute-api.{region}.amazonaws.com/{stage}.");
+            }
+            configured = LocalDevelopment.GatewayEndpoint;
+        }
+
+        if (!Uri.TryCreate(configured.Trim(), UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        {
+            throw new InvalidOperationException(
+                $"The Management API endpoint '{configured}' is not an absolute http(s) URL. Expected https://{{api-id}}.execute-api.{{region}}.amazonaws.com/{{stage}}.");
+        }
+        if (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
+        {
+            throw new InvalidOperationException($"The Management API endpoint '{configured}' must not have a query string or fragment.");
+        }
+
+        var path = uri.AbsolutePath.TrimEnd('/');
+        if (path.EndsWith("/@connections", StringComparison.OrdinalIgnoreCase))
+        {
+            logger.LogWarning("The Management API endpoint ends with /@connections; that part is added per call, so it was removed.");
+            path = path[..^"/@connections".Length];
+        }
+        if (path.Length == 0 && RegionFromHost(uri.Host) is not null)
+        {
+            throw new InvalidOperationException(
+                $"The Management API endpoint '{configured}' has no stage. API Gateway answers 403 without it: use https://{uri.Host}/{{stage}}.");
+        }
+        return new UriBuilder(uri) { Path = path }.Uri;
+    }
+
+    private static (AWSCredentials Credentials, string Source) ResolveCredentials(ManagementApiOptions options, bool embedded)
+    {
+        if (!string.IsNullOrEmpty(options.AccessKeyId) && !string.IsNullOrEmpty(options.SecretAccessKey))
+        {
+            return string.IsNullOrEmpty(options.SessionToken)
+                ? (new BasicAWSCredentials(options.AccessKeyId, options.SecretAccessKey), "configuration (ManagementApi:AccessKeyId)")
+                : (new SessionAWSCredentials(options.AccessKeyId, options.SecretAccessKey, options.SessionToken), "configuration (ManagementApi:AccessKeyId, session)");
+        }
+
+        // The first run must work offline: without any credential source the default chain would end at the
+        // EC2 instance metadata address and hang, so the embedded default signs with the local pair instead.
+        if (embedded && !AnyAwsCredentialSource())
+        {
+            return (new BasicAWSCredentials(LocalDevelopment.AccessKeyId, LocalDevelopment.SecretAccessKey),
+                "the local development pair (no AWS credentials found)");
+        }
+
+        var resolved = DefaultAWSCredentialsIdentityResolver.GetCredentials();
+        if (resolved is EnvironmentVariablesAWSCredentials environment)
+        {
+            // The SDK re-reads the environment on every signature (a measurable share of each post's CPU); a process's
+            // environment does not change under it, so the values are read once. Refreshing sources (roles, SSO,
+            // instance or container credentials) keep their own cache and expiry and are used as they are.
+            var values = environment.GetCredentials();
+            resolved = values.UseToken
+                ? new SessionAWSCredentials(values.AccessKey, values.SecretKey, values.Token)
+                : new BasicAWSCredentials(values.AccessKey, values.SecretKey);
+            return (resolved, "the AWS default credential chain (environment variables)");
+        }
+        return (resolved, "the AWS default credential chain");
+    }
+
+    /// <summary>Whether anything the AWS default chain reads, short of instance metadata, is present.</summary>
+    public static bool AnyAwsCredentialSource()
+    {
+        string[] variables =
+        [
+            "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
+        ];
+        if (variables.Any(v => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(v)))) return true;
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return File.Exists(Path.Combine(home, ".aws", "credentials")) || File.Exists(Path.Combine(home, ".aws", "config"));
+    }
+
+    /// <summary>The region in <c>{api-id}.execute-api.{region}.amazonaws.com</c>, or null for other hosts.</summary>
+    public static string? RegionFromHost(string host)
+    {
+        var parts = host.Split('.');
+        return parts.Length >= 5 && parts[1] == "execute-api" && parts[3] == "amazonaws" ? parts[2] : null;
+    }
+
+    private static string? FirstNonEmpty(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
+}

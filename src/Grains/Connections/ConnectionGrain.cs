@@ -1,0 +1,385 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Tether.Contracts;
+
+namespace Tether.Grains;
+
+[GrainType(TetherGrainTypes.Connection)]
+public sealed partial class ConnectionGrain(
+    [PersistentState("connection", TetherStorage.Name)] IPersistentState<ConnectionState> state,
+    IDeliveryDispatcher dispatcher,
+    IOptions<RoomOptions> roomOptions,
+    IOptions<ConnectionOptions> connectionOptions,
+    IManagementApiClient managementApi,
+    TimeProvider time,
+    MessageMetrics metrics,
+    ILogger<ConnectionGrain> logger,
+    IOptions<LimitOptions> limitOptions) : Grain, IConnectionGrain, IRemindable
+{
+    /// <summary>
+    /// The per-connection reminder of earlier versions, replaced by the sweep index. Still recognised, so a
+    /// connection registered before an upgrade moves into its bucket at its reminder's next tick.
+    /// </summary>
+    private const string LegacySweepReminder = "sweep";
+
+    /// <summary>Direct messages to one connection share a stream, so they keep their order.</summary>
+    public const string DirectStream = "direct";
+
+    private readonly RoomOptions _rooms = roomOptions.Value;
+    private readonly TimeSpan _grace = connectionOptions.Value.ConnectGracePeriod;
+    private readonly bool _deactivateAfterConnect = connectionOptions.Value.DeactivateAfterConnect;
+    // Set once this activation has asked to be deactivated: direct messages it still posts are then kept in
+    // _leavingPosts, and the deactivation waits for them (see OnDeactivateAsync).
+    private bool _leaving;
+    private readonly QueuedPosts _leavingPosts = new();
+    private readonly LimitOptions _limits = limitOptions.Value;
+    private IGrainTimer? _recheck;
+
+    /// <summary>How long a leaving activation waits for its last direct posts (a post with retries normally ends far sooner).</summary>
+    private static readonly TimeSpan LeavingPostsTimeout = TimeSpan.FromSeconds(10);
+    // Messages-per-second token bucket. It lives here because every message of a connection passes through this one
+    // activation in the cluster, whichever API node API Gateway called: a per-node limiter would multiply the limit
+    // by the number of nodes. Not persisted: a reactivated grain starts with a full bucket.
+    private double _tokens = double.NaN;
+    private long _refilledAt;
+    private ConnectionState State => state.State;
+    private string Id => this.GetPrimaryKeyString();
+
+    public async Task<ConnectResult> Connect(ConnectRequest request)
+    {
+        if (State.Connected)
+        {
+            return new ConnectResult(AlreadyConnected: true, [.. State.Rooms]);
+        }
+
+        var rooms = new List<string>();
+        if (_rooms.DefaultRoom is { } lobby) rooms.Add(lobby);
+        rooms.AddRange(request.Rooms.Where(r => !rooms.Contains(r, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal));
+
+        State.Connected = true;
+        State.User = request.User;
+        State.ConnectedAt = request.ConnectedAt;
+        State.SourceIp = request.SourceIp;
+        State.UserAgent = request.UserAgent;
+        State.AcceptedAt = time.GetUtcNow();
+        State.Rooms = new HashSet<string>(rooms, StringComparer.Ordinal);
+        State.AllowedRooms = request.AllowedRooms?.ToList();
+        await state.WriteStateAsync();
+        // In the sweep index before the rooms and before /connect answers: a connection whose $disconnect never comes
+        // is still found by its bucket's checks.
+        await SweepBucket().Register(Id);
+
+        var joins = rooms.Select(r => Room(r).Join(Id, State.User)).ToList();
+        var userJoin = State.User is { } user ? GrainFactory.User(user).AddConnection(Id) : Task.CompletedTask;
+        var counts = await Task.WhenAll(joins);
+        await userJoin;
+        // A full room is left out rather than refusing the whole connection.
+        var full = rooms.Where((_, i) => counts[i] == IRoomGrain.Full).ToList();
+        if (full.Count > 0)
+        {
+            State.Rooms.ExceptWith(full);
+            await state.WriteStateAsync();
+            rooms = [.. rooms.Except(full, StringComparer.Ordinal)];
+        }
+        metrics.Connected();
+        LogConnected(Id, State.User, rooms.Count);
+        // Everything is stored: the activation is not needed until the client sends something (see
+        // ConnectionOptions.DeactivateAfterConnect). Orleans deactivates it once this call has returned; a call that
+        // arrives meanwhile is forwarded to a new activation, which reads the state back.
+        if (_deactivateAfterConnect)
+        {
+            _leaving = true;
+            this.DeactivateOnIdle();
+        }
+        return new ConnectResult(AlreadyConnected: false, rooms);
+    }
+
+    /// <summary>
+    /// A direct message this activation posted after asking to leave (a call that was already queued behind the
+    /// <c>/connect</c>) is waited for: calls that arrive meanwhile are held until the deactivation ends, so the next
+    /// direct message, posted by a new activation possibly on another silo, cannot overtake it.
+    /// </summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _leavingPosts.AllEnded().WaitAsync(LeavingPostsTimeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // Waited long enough: the activation goes, as it did before the wait existed.
+        }
+    }
+
+    public async Task Disconnect(string reason)
+    {
+        if (await RemoveEverywhereAsync(extraRoom: null))
+        {
+            metrics.Disconnected("disconnect");
+            LogDisconnected(Id, reason);
+        }
+    }
+
+    public async Task<bool> Gone(string? seenInRoom)
+    {
+        var sinceAccepted = time.GetUtcNow() - State.AcceptedAt;
+        if (State.Connected && sinceAccepted < _grace)
+        {
+            // Most likely API Gateway has not finished this connection's $connect yet: keep it, and ask API Gateway
+            // once the window has passed.
+            _recheck ??= this.RegisterGrainTimer(RecheckAsync, new GrainTimerCreationOptions(_grace - sinceAccepted, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+            LogGoneWhileConnecting(Id);
+            return false;
+        }
+        if (await RemoveEverywhereAsync(seenInRoom)) RemovedAsGone();
+        return true;
+    }
+
+    private async Task RecheckAsync(CancellationToken cancellationToken)
+    {
+        // One-shot: disposed after the check, not before (disposing a timer cancels its running callback).
+        try
+        {
+            if (!State.Connected) return;
+            var (result, _) = await managementApi.GetAsync(Id, cancellationToken);
+            if (result.Outcome == ManagementOutcome.Gone && await RemoveEverywhereAsync(extraRoom: null)) RemovedAsGone();
+        }
+        finally
+        {
+            _recheck?.Dispose();
+            _recheck = null;
+        }
+    }
+
+    public async Task<bool> Sweep(bool expired)
+    {
+        if (!State.Connected) return false;
+        if (expired)
+        {
+            // API Gateway has certainly closed it: no need to ask.
+            if (await RemoveEverywhereAsync(extraRoom: null)) RemovedAsSwept("past API Gateway's connection lifetime");
+            return false;
+        }
+        // GetConnection answers 410 until API Gateway has finished the $connect: a connection accepted moments ago
+        // stays, and its bucket asks again at its next pass.
+        if (time.GetUtcNow() - State.AcceptedAt < _grace) return true;
+        if (await RemoveEverywhereAsync(extraRoom: null)) RemovedAsSwept("GetConnection answered 410");
+        return false;
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != LegacySweepReminder) return;
+        if (State.Connected) await SweepBucket().Register(Id);
+        if (await this.GetReminder(LegacySweepReminder) is { } reminder) await this.UnregisterReminder(reminder);
+    }
+
+    public Task<ClientReply> Handle(ClientCommand command)
+    {
+        if (!State.Connected)
+        {
+            return Task.FromResult(ClientReply.Error(404, "unknown_connection",
+                "This connection is not registered (it never connected, or it has disconnected)."));
+        }
+        if (!TryTakeMessageToken())
+        {
+            return Task.FromResult(ClientReply.Error(429, "rate_limited",
+                $"Too many messages: at most {_limits.MessagesPerSecond} per second (bursts of {_limits.MessageBurst}) per connection."));
+        }
+        return command switch
+        {
+            JoinRoom join => JoinAsync(join.Room),
+            LeaveRoom leave => LeaveAsync(leave.Room),
+            SendToRoom send => SendToRoomAsync(send),
+            SendDirect direct => SendDirectAsync(direct),
+            _ => Task.FromResult(ClientReply.Error(400, "invalid_message", "Unsupported message.")),
+        };
+    }
+
+    public async Task<bool> Deliver(OutboundMessage message)
+    {
+        if (!State.Connected) return false;
+        await dispatcher.AdmitAsync(DirectStream);
+        var dispatched = dispatcher.Dispatch(message, DirectStream, room: null, [Id], track: false);
+        if (_leaving) _leavingPosts.Add(dispatched.Ended);
+        return true;
+    }
+
+    public Task<ConnectionSnapshot?> GetSnapshot() => Task.FromResult(State.Connected
+        ? new ConnectionSnapshot(Id, State.User, [.. State.Rooms.Order(StringComparer.Ordinal)], State.ConnectedAt, State.SourceIp, State.UserAgent)
+        : null);
+
+    public async Task<CloseResult> Close(string reason)
+    {
+        var result = await managementApi.DeleteAsync(Id);
+        var closed = result.Outcome is ManagementOutcome.Delivered or ManagementOutcome.Gone;
+        if (closed && await RemoveEverywhereAsync(extraRoom: null))
+        {
+            metrics.Disconnected("closed");
+            LogDisconnected(Id, reason);
+        }
+        return new CloseResult(closed, result.Outcome.ToString(), result.StatusCode);
+    }
+
+    private async Task<ClientReply> JoinAsync(string? requested)
+    {
+        if ((requested ?? _rooms.DefaultRoom) is not { } name)
+        {
+            return ClientReply.Error(400, "invalid_message", "joinroom needs a \"room\" (this server has no default room).");
+        }
+        if (Forbidden(name) is { } forbidden) return forbidden;
+        var added = State.Rooms.Add(name);
+        if (added && _limits.MaxRoomsPerConnection > 0 && State.Rooms.Count > _limits.MaxRoomsPerConnection)
+        {
+            State.Rooms.Remove(name);
+            return ClientReply.Error(403, "too_many_rooms", $"A connection may be in at most {_limits.MaxRoomsPerConnection} rooms; leave one first.");
+        }
+        if (added) await state.WriteStateAsync();
+        var members = await Room(name).Join(Id, State.User);
+        if (members == IRoomGrain.Full)
+        {
+            if (added)
+            {
+                State.Rooms.Remove(name);
+                await state.WriteStateAsync();
+            }
+            return ClientReply.Error(403, "room_full", $"Room '{name}' has reached its limit of {_limits.MaxMembersPerRoom} members.");
+        }
+        return new ClientReply(200, "joined", Room: name, Members: members);
+    }
+
+    private async Task<ClientReply> LeaveAsync(string name)
+    {
+        if (!State.Rooms.Contains(name))
+        {
+            return ClientReply.Error(409, "not_in_room", $"This connection is not in room '{name}'.");
+        }
+        await Room(name).Leave(Id, State.User, notify: true);
+        State.Rooms.Remove(name);
+        await state.WriteStateAsync();
+        return new ClientReply(200, "left", Room: name);
+    }
+
+    private async Task<ClientReply> SendToRoomAsync(SendToRoom send)
+    {
+        if ((send.Room ?? _rooms.DefaultRoom) is not { } name)
+        {
+            return ClientReply.Error(400, "invalid_message", "sendmessage needs a \"room\" (this server has no default room).");
+        }
+        if (Forbidden(name) is { } forbidden) return forbidden;
+        if (!State.Rooms.Contains(name))
+        {
+            return ClientReply.Error(403, "not_in_room", $"Join room '{name}' before sending to it.");
+        }
+
+        var message = Envelopes.Message(Envelopes.NewMessageId(), name, Id, State.User, send.MessageJson, time.GetUtcNow());
+        if (TooLarge(message) is { } tooLarge) return tooLarge;
+        metrics.MessageReceived("client", "room");
+        var receipt = await Room(name).Publish(message, send.Echo ? null : Id, trackDelivery: false);
+        return new ClientReply(200, "sent", Room: name, MessageId: receipt.MessageId, Recipients: receipt.Recipients);
+    }
+
+    private async Task<ClientReply> SendDirectAsync(SendDirect direct)
+    {
+        var message = Envelopes.Message(Envelopes.NewMessageId(), room: null, Id, State.User, direct.MessageJson, time.GetUtcNow());
+        if (TooLarge(message) is { } tooLarge) return tooLarge;
+        metrics.MessageReceived("client", direct.ConnectionId is not null ? "connection" : "user");
+
+        int recipients;
+        if (direct.ConnectionId is { } target)
+        {
+            recipients = target == Id
+                ? await Deliver(message) ? 1 : 0
+                : await GrainFactory.Connection(target).Deliver(message) ? 1 : 0;
+        }
+        else
+        {
+            recipients = await GrainFactory.User(direct.User!).Deliver(message);
+        }
+
+        if (recipients == 0)
+        {
+            return ClientReply.Error(404, "recipient_not_found", direct.ConnectionId is not null
+                ? $"No connection '{direct.ConnectionId}' is connected."
+                : $"User '{direct.User}' has no connection.");
+        }
+        return new ClientReply(200, "sent", MessageId: message.Id, ConnectionId: direct.ConnectionId, User: direct.User, Recipients: recipients);
+    }
+
+    /// <summary>Leaves every room and the user, then forgets the state. Returns whether there was anything to remove.</summary>
+    private async Task<bool> RemoveEverywhereAsync(string? extraRoom)
+    {
+        var rooms = new HashSet<string>(State.Rooms, StringComparer.Ordinal);
+        if (extraRoom is not null) rooms.Add(extraRoom);
+        var wasConnected = State.Connected;
+        if (!wasConnected && rooms.Count == 0) return false;
+
+        var user = State.User;
+        var leaves = rooms.Select(r => (Task)Room(r).Leave(Id, user, notify: true)).ToList();
+        if (user is not null) leaves.Add(GrainFactory.User(user).RemoveConnection(Id));
+        if (wasConnected) leaves.Add(SweepBucket().Unregister(Id));
+        await Task.WhenAll(leaves);
+
+        // No DeactivateOnIdle here: calls queued behind this one would be forwarded to a dying activation and
+        // rejected. Idle activations are collected by Orleans anyway.
+        await state.ClearStateAsync();
+        State.Rooms.Clear();
+        return wasConnected;
+    }
+
+    private ClientReply? TooLarge(OutboundMessage message) => message.Payload.Length > _limits.MaxMessageBytes
+        ? ClientReply.Error(413, "message_too_large",
+            $"The message is {message.Payload.Length} bytes with its envelope; at most {_limits.MaxMessageBytes} bytes are delivered.")
+        : null;
+
+    /// <summary>The default room is the server's choice and always allowed; other rooms must match the token's patterns.</summary>
+    private ClientReply? Forbidden(string room) =>
+        room == _rooms.DefaultRoom || RoomPatterns.Allows(State.AllowedRooms, room)
+            ? null
+            : ClientReply.Error(403, "room_forbidden", $"This connection's token does not allow room '{room}'.");
+
+    private bool TryTakeMessageToken()
+    {
+        var rate = _limits.MessagesPerSecond;
+        if (rate <= 0) return true;
+        var now = time.GetTimestamp();
+        _tokens = double.IsNaN(_tokens)
+            ? _limits.MessageBurst
+            : Math.Min(_limits.MessageBurst, _tokens + time.GetElapsedTime(_refilledAt, now).TotalSeconds * rate);
+        _refilledAt = now;
+        if (_tokens < 1) return false;
+        _tokens -= 1;
+        return true;
+    }
+
+    private IRoomGrain Room(string name) => GrainFactory.Room(name);
+
+    private ISweepBucketGrain SweepBucket() => GrainFactory.SweepBucket(SweepBuckets.Key(Id, State.ConnectedAt));
+
+    private void RemovedAsSwept(string why)
+    {
+        metrics.Disconnected("swept");
+        LogSwept(Id, why);
+    }
+
+    private void RemovedAsGone()
+    {
+        metrics.Disconnected("gone");
+        LogGone(Id);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} connected (user {User}, {Rooms} rooms)")]
+    private partial void LogConnected(string connectionId, string? user, int rooms);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} disconnected ({Reason})")]
+    private partial void LogDisconnected(string connectionId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} answered 410 moments after its $connect was accepted; kept, and checked again later")]
+    private partial void LogGoneWhileConnecting(string connectionId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} was swept ({Why}): no $disconnect came; removed everywhere")]
+    private partial void LogSwept(string connectionId, string why);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} is gone (410 from the Management API) and was removed everywhere")]
+    private partial void LogGone(string connectionId);
+}

@@ -1,0 +1,233 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Tether.Contracts;
+
+namespace Tether.Grains;
+
+/// <summary>
+/// One slice of a large room. <see cref="RoomShardPlacement"/> spreads a room's shards evenly over the silos, and each
+/// shard posts through its own silo's dispatcher, so a 100,000-member fan-out is shared by the cluster.
+/// <para>
+/// A dispatcher keeps one recipient's posts in order only within its silo. When members move here (the room is
+/// sharded, a shard splits), posts for them may still be queued on their predecessor's silo, so this shard holds its
+/// own posts until the predecessor says those have ended (<see cref="HandOver"/>). It never holds a caller: publishes
+/// are accepted and counted at once (their recipients as they are then), and posted in order after the hand-over.
+/// </para>
+/// </summary>
+[GrainType(TetherGrainTypes.RoomShard)]
+[RoomShardPlacement]
+public sealed partial class RoomShardGrain(
+    [PersistentState("roomshard", TetherStorage.Name)] IPersistentState<RoomShardState> state,
+    IDeliveryDispatcher dispatcher,
+    IOptions<RoomOptions> roomOptions,
+    ILogger<RoomShardGrain> logger) : Grain, IRoomShardGrain
+{
+    private readonly RoomOptions _options = roomOptions.Value;
+    private readonly QueuedPosts _posts = new();
+    // Publishes accepted during hand-overs, in order, each with its recipients as they were when it was accepted.
+    private readonly Queue<HeldMessage> _held = new();
+    // Tracked messages among them (tracking key → recipients), so AwaitDelivery knows they are coming.
+    private readonly Dictionary<string, int> _heldTracked = new(StringComparer.Ordinal);
+    private long _heldBytes;
+    // Hand-overs numbered in arrival order; those up to _handedOver have passed their wait and posted what they held.
+    private int _handOvers;
+    private int _handedOver;
+    private int _valveWarnedFor;
+    // Completes when the latest hand-over has passed (each one waits for the one before it).
+    private Task _handOver = Task.CompletedTask;
+
+    private HashSet<string> Members => state.State.Members;
+
+    private bool Holding => _handedOver < _handOvers;
+
+    private (int Index, string Room) Key => RoomShards.ParseKey(this.GetPrimaryKeyString());
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // Held messages live only in this activation: post them rather than lose them (order is then best effort).
+        if (_held.Count > 0)
+        {
+            LogPostedAtDeactivation(this.GetPrimaryKeyString(), _held.Count, reason.Description);
+            Release(int.MaxValue);
+        }
+        return Task.CompletedTask;
+    }
+
+    public async Task<ShardChange> Add(string connectionId)
+    {
+        if (!Members.Add(connectionId)) return new ShardChange(false, Members.Count);
+        await state.WriteStateAsync();
+        return new ShardChange(true, Members.Count);
+    }
+
+    public async Task<ShardChange> Remove(string connectionId)
+    {
+        if (!Members.Remove(connectionId)) return new ShardChange(false, Members.Count);
+        await state.WriteStateAsync();
+        return new ShardChange(true, Members.Count);
+    }
+
+    public async Task Replace(IReadOnlyList<string> members, int depth)
+    {
+        state.State.Members = new HashSet<string>(members, StringComparer.Ordinal);
+        state.State.Depth = depth;
+        await state.WriteStateAsync();
+    }
+
+    public async Task HandOver(IReadOnlyList<string> members, int depth, int? fromShard)
+    {
+        await Replace(members, depth);
+        var handOver = ++_handOvers;
+        // Not awaited: the room is holding its gate for this call. The task runs on this activation's scheduler and
+        // is awaited by later hand-overs, AwaitDelivery, QueuedPostsEnded and (past the safety valve) Publish.
+        _handOver = PassHandOverAsync(_handOver, handOver, fromShard);
+    }
+
+    private async Task PassHandOverAsync(Task previous, int handOver, int? fromShard)
+    {
+        // Asked at once, even while an earlier hand-over still waits: the waits overlap, the posts stay in order.
+        var predecessorDone = PredecessorPostsEndedAsync(fromShard);
+        // Neither throws; were one to fault on a bug, the held messages must still go out rather than stay forever.
+        await previous.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
+        await predecessorDone.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
+        Release(handOver);
+    }
+
+    private async Task PredecessorPostsEndedAsync(int? fromShard)
+    {
+        var timeout = _options.ShardHandOverTimeout;
+        var room = Key.Room;
+        var predecessor = fromShard is { } index ? "shard " + RoomShards.Key(room, index) : "room " + room;
+        try
+        {
+            var call = fromShard is { } shard
+                ? GrainFactory.RoomShard(RoomShards.Key(room, shard)).QueuedPostsEnded(timeout)
+                : GrainFactory.Room(room).QueuedPostsEnded(timeout);
+            // The predecessor answers by the timeout; a little more for the call itself, and never forever.
+            if (!await call.WaitAsync(timeout + TimeSpan.FromSeconds(5)))
+            {
+                LogHandOverTimedOut(this.GetPrimaryKeyString(), predecessor, timeout);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Its silo may be gone (and its queue with it), or the call timed out: post rather than hold forever.
+            LogHandOverFailed(e, this.GetPrimaryKeyString(), predecessor);
+        }
+    }
+
+    /// <summary>Posts, in order, the messages held for hand-overs up to <paramref name="handOver"/>.</summary>
+    private void Release(int handOver)
+    {
+        while (_held.TryPeek(out var held) && held.HandOver <= handOver)
+        {
+            _held.Dequeue();
+            _heldBytes -= held.Bytes;
+            if (held.Track && _heldTracked.TryGetValue(TrackingKey(held.Message.Id), out var count))
+            {
+                if (count <= held.Recipients.Length) _heldTracked.Remove(TrackingKey(held.Message.Id));
+                else _heldTracked[TrackingKey(held.Message.Id)] = count - held.Recipients.Length;
+            }
+            Dispatch(held.Message, held.Recipients, held.Track);
+        }
+        _handedOver = Math.Max(_handedOver, Math.Min(handOver, _handOvers));
+    }
+
+    public async Task<int> Settle(int depth)
+    {
+        if (state.State.Depth == depth) return Members.Count;
+        var index = Key.Index;
+        Members.RemoveWhere(m => !RoomShards.Owns(RoomShards.Hash(m), index, depth));
+        state.State.Depth = depth;
+        await state.WriteStateAsync();
+        return Members.Count;
+    }
+
+    public Task<IReadOnlyList<string>> MembersFor(int index, int depth) =>
+        Task.FromResult<IReadOnlyList<string>>([.. Members.Where(m => RoomShards.Owns(RoomShards.Hash(m), index, depth))]);
+
+    public async Task<int> Publish(OutboundMessage message, string? exceptConnectionId, bool trackDelivery)
+    {
+        var recipients = exceptConnectionId is null ? Members : Members.Where(m => m != exceptConnectionId);
+        if (!Holding) return Dispatch(message, recipients, trackDelivery);
+
+        // A snapshot: members may join or leave before the hand-over passes, and the dispatcher would copy anyway.
+        string[] snapshot = [.. recipients];
+        var bytes = message.Payload.Length + (long)IntPtr.Size * snapshot.Length;
+        if (_heldBytes + bytes > _options.ShardHandOverMaxDeferredBytes)
+        {
+            // The safety valve: held messages are outside the dispatcher's admission mark, so past this the publisher
+            // waits (the room's gate is only shared meanwhile: joins go on). No other request runs on this shard
+            // meanwhile (it is not reentrant), but the hand-over's own continuations do.
+            if (_valveWarnedFor != _handOvers)
+            {
+                _valveWarnedFor = _handOvers;
+                LogHeldTooMuch(this.GetPrimaryKeyString(), _heldBytes, _held.Count);
+            }
+            await _handOver.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
+            if (!Holding) return Dispatch(message, snapshot, trackDelivery);
+        }
+
+        _held.Enqueue(new HeldMessage(message, snapshot, trackDelivery, _handOvers, bytes));
+        _heldBytes += bytes;
+        if (trackDelivery) _heldTracked[TrackingKey(message.Id)] = _heldTracked.GetValueOrDefault(TrackingKey(message.Id)) + snapshot.Length;
+        return snapshot.Length;
+    }
+
+    public async Task<DeliverySummary> AwaitDelivery(string messageId, TimeSpan timeout)
+    {
+        var key = TrackingKey(messageId);
+        if (_heldTracked.ContainsKey(key))
+        {
+            // Still held for a hand-over: the dispatcher does not know it yet and would answer "not tracked".
+            var started = Stopwatch.GetTimestamp();
+            await TaskWaits.WithinAsync(_handOver, timeout);
+            if (_heldTracked.TryGetValue(key, out var held)) return new DeliverySummary(messageId, held, 0, 0, 0, Complete: false);
+            timeout -= Stopwatch.GetElapsedTime(started);
+            if (timeout < TimeSpan.Zero) timeout = TimeSpan.Zero;
+        }
+        return await dispatcher.WaitAsync(key, timeout) with { MessageId = messageId };
+    }
+
+    public async Task<bool> QueuedPostsEnded(TimeSpan timeout)
+    {
+        var started = Stopwatch.GetTimestamp();
+        // Held messages are this shard's queued posts too: first let them reach the dispatcher.
+        if (!await TaskWaits.WithinAsync(_handOver, timeout)) return false;
+        return await TaskWaits.WithinAsync(_posts.AllEnded(), timeout - Stopwatch.GetElapsedTime(started));
+    }
+
+    private int Dispatch(OutboundMessage message, IEnumerable<string> recipients, bool track)
+    {
+        var room = Key.Room;
+        var dispatched = dispatcher.Dispatch(message, "room:" + room, room, recipients, track, TrackingKey(message.Id));
+        _posts.Add(dispatched.Ended);
+        return dispatched.Recipients;
+    }
+
+    private string TrackingKey(string messageId) => messageId + "@" + this.GetPrimaryKeyString();
+
+    public Task<bool> IsMember(string connectionId) => Task.FromResult(Members.Contains(connectionId));
+
+    public Task<IReadOnlyList<string>> GetMembers(string? after, int limit) =>
+        Task.FromResult<IReadOnlyList<string>>([.. Members
+            .Where(m => after is null || string.CompareOrdinal(m, after) > 0)
+            .Order(StringComparer.Ordinal)
+            .Take(limit)]);
+
+    /// <summary>A publish accepted while hand-over number <c>HandOver</c> was waiting, with its recipients then.</summary>
+    private sealed record HeldMessage(OutboundMessage Message, string[] Recipients, bool Track, int HandOver, long Bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard} waited {Timeout} for the posts {Predecessor} had queued for the members it handed over, and posts anyway: for those members a sender's next message may overtake its previous one")]
+    private partial void LogHandOverTimedOut(string shard, string predecessor, TimeSpan timeout);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard} could not ask {Predecessor} whether the posts it had queued for the members it handed over have ended, and posts anyway: for those members order across the hand-over is best effort")]
+    private partial void LogHandOverFailed(Exception e, string shard, string predecessor);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard} holds {Bytes} bytes in {Count} messages during a hand-over (Rooms:ShardHandOverMaxDeferredBytes): publishes now wait for the hand-over to pass")]
+    private partial void LogHeldTooMuch(string shard, long bytes, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard} is deactivated ({Reason}) during a hand-over: its {Count} held messages are posted now, their order across the hand-over is best effort")]
+    private partial void LogPostedAtDeactivation(string shard, int count, string reason);
+}

@@ -1,0 +1,23 @@
+using Orleans.Placement;
+
+namespace Tether.Grains;
+
+/// <summary>
+/// Places the shards of one room on consecutive silos, so that its fan-out is spread over the whole cluster (see
+/// <see cref="RoomShardPlacementDirector"/>). Orleans finds the director by this type's name, which is recorded in
+/// the grain type's properties; renaming it is a breaking change for a running cluster.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("Tether.RoomShardPlacement")]
+public sealed class RoomShardPlacement : PlacementStrategy
+{
+    internal static RoomShardPlacement Instance { get; } = new();
+}
+
+/// <summary>Marks a grain keyed by <see cref="RoomShards.Key"/> as placed by <see cref="RoomShardPlacement"/>.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
+public sealed class RoomShardPlacementAttribute : PlacementAttribute
+{
+    public RoomShardPlacementAttribute() : base(RoomShardPlacement.Instance)
+    {
+    }
+}

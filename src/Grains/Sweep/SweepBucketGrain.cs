@@ -1,0 +1,313 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Tether.Contracts;
+
+namespace Tether.Grains;
+
+/// <summary>
+/// One bucket of the sweep index (see <see cref="SweepBuckets"/>). Each reminder tick either drops the whole bucket
+/// (past API Gateway's connection lifetime: no need to ask) or starts a pass that asks API Gateway about each id with
+/// GetConnection, spread over half a sweep interval and paced by this silo's <see cref="SweepLimiter"/>; a 410 has
+/// the connection removed everywhere by its own grain.
+/// </summary>
+/// <remarks>
+/// Reentrant, so a pass awaiting HTTP never holds up the registrations of <c>$connect</c> calls. Every await was
+/// checked: the id set is only changed synchronously; writes go through one writer at a time
+/// (<see cref="PersistAsync"/>), which each caller waits for until its own change is covered; retiring an empty
+/// bucket is serialized against registrations by <see cref="_retire"/>.
+/// </remarks>
+[GrainType(TetherGrainTypes.SweepBucket)]
+[Reentrant]
+public sealed partial class SweepBucketGrain(
+    [PersistentState("sweep", TetherStorage.Name)] IPersistentState<SweepBucketState> state,
+    IManagementApiClient managementApi,
+    SweepLimiter limiter,
+    IOptions<ConnectionOptions> options,
+    TimeProvider time,
+    ILogger<SweepBucketGrain> logger) : Grain, ISweepBucketGrain, IRemindable
+{
+    /// <summary>The bucket's one durable reminder.</summary>
+    public const string Reminder = "sweep";
+
+    /// <summary>How long a removal may wait before it is written, so a burst of disconnects costs one write.</summary>
+    private static readonly TimeSpan RemovalWriteDelay = TimeSpan.FromSeconds(2);
+
+    /// <summary>Connections whose expiry or 410 is handed to their grains at once, when a bucket expires.</summary>
+    private const int ExpiryBatch = 64;
+
+    private readonly ConnectionOptions _options = options.Value;
+    private HashSet<string> _ids = null!;
+    // Changes counted, and the last count known to be in storage: a caller waits until its change is covered.
+    private long _changes;
+    private long _persisted;
+    private Task? _write;
+    private Task? _reminderRegistration;
+    private bool _reminderActive;
+    private Task? _retire;
+    private IGrainTimer? _removalWrite;
+    private Queue<string>? _pass;
+    private int _perSlice;
+    private bool _checking;
+    private IGrainTimer? _pacer;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _ids = state.State.Ids;
+        // Ids are only ever stored after the bucket's reminder was registered, and a bucket unregisters its reminder
+        // only after clearing its stored ids.
+        _reminderActive = _ids.Count > 0;
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_persisted >= _changes) return;
+        try
+        {
+            await PersistAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogWriteFailed(e, this.GetPrimaryKeyString());
+        }
+    }
+
+    public async Task Register(string connectionId)
+    {
+        while (_retire is { } retiring) await retiring;
+        if (_ids.Add(connectionId)) _changes++;
+        // The reminder first: a crash between the two leaves a reminder over a bucket without this id (it retires on
+        // its next tick), never an id without a reminder.
+        await EnsureReminderAsync();
+        await PersistAsync();
+    }
+
+    public Task Unregister(string connectionId)
+    {
+        if (_ids.Remove(connectionId)) Changed();
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> Contains(string connectionId) => Task.FromResult(_ids.Contains(connectionId));
+
+    public Task<int> Count() => Task.FromResult(_ids.Count);
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != Reminder || _retire is not null) return;
+        if (_ids.Count == 0)
+        {
+            await RetireAsync();
+            return;
+        }
+        if (time.GetUtcNow() - SweepBuckets.End(this.GetPrimaryKeyString()) > _options.MaxLifetime)
+        {
+            await ExpireAsync();
+            return;
+        }
+        StartPass();
+    }
+
+    /// <summary>API Gateway has closed every connection of this bucket by now: each is removed without asking.</summary>
+    private async Task ExpireAsync()
+    {
+        StopPass();
+        foreach (var chunk in _ids.ToArray().Chunk(ExpiryBatch))
+        {
+            await Task.WhenAll(chunk.Select(async id =>
+            {
+                try
+                {
+                    await Connection(id).Sweep(expired: true);
+                    Forget(id);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // Kept: the next tick tries again.
+                    LogSweepFailed(e, id);
+                }
+            }));
+        }
+        if (_ids.Count == 0) await RetireAsync();
+    }
+
+    /// <summary>Starts asking API Gateway about every id, a slice at a time, unless the previous pass is still going.</summary>
+    private void StartPass()
+    {
+        if (_pass is not null) return;
+        _pass = new Queue<string>(_ids);
+        var spread = _options.SweepInterval / 2;
+        var slice = TimeSpan.FromTicks(Math.Clamp(spread.Ticks / 10, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(1).Ticks));
+        _perSlice = (int)Math.Max(1, Math.Ceiling(_pass.Count * (double)slice.Ticks / spread.Ticks));
+        _pacer = this.RegisterGrainTimer(CheckSliceAsync,
+            new GrainTimerCreationOptions(TimeSpan.Zero, slice) { Interleave = true, KeepAlive = true });
+    }
+
+    private async Task CheckSliceAsync(CancellationToken cancellationToken)
+    {
+        if (_checking || _pass is not { } pass) return;
+        _checking = true;
+        try
+        {
+            var batch = new List<string>(_perSlice);
+            while (batch.Count < _perSlice && pass.TryPeek(out var id))
+            {
+                if (!_ids.Contains(id))
+                {
+                    pass.Dequeue();
+                    continue;
+                }
+                // Out of this silo's checks for now: the rest waits for the next slice.
+                if (!limiter.TryTakeTurn()) break;
+                batch.Add(pass.Dequeue());
+            }
+            await Task.WhenAll(batch.Select(id => CheckAsync(id, cancellationToken)));
+        }
+        finally
+        {
+            _checking = false;
+            // Disposed at the end of its own callback, not before: disposing a timer cancels its running callback.
+            if (ReferenceEquals(_pass, pass) && pass.Count == 0) StopPass();
+        }
+    }
+
+    private async Task CheckAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (result, _) = await managementApi.GetAsync(id, cancellationToken);
+            if (result.Outcome != ManagementOutcome.Gone || !_ids.Contains(id)) return;
+            // The connection's grain decides (it keeps one accepted moments ago) and removes it everywhere, itself
+            // included in this bucket; an id its grain no longer knows is dropped here.
+            if (!await Connection(id).Sweep(expired: false)) Forget(id);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogSweepFailed(e, id);
+        }
+    }
+
+    private void StopPass()
+    {
+        _pacer?.Dispose();
+        _pacer = null;
+        _pass = null;
+    }
+
+    private void Forget(string id)
+    {
+        if (_ids.Remove(id)) Changed();
+    }
+
+    /// <summary>A removal: written a little later, with whatever else changed meanwhile.</summary>
+    private void Changed()
+    {
+        _changes++;
+        _removalWrite ??= this.RegisterGrainTimer(WriteRemovalsAsync,
+            new GrainTimerCreationOptions(RemovalWriteDelay, Timeout.InfiniteTimeSpan) { Interleave = true, KeepAlive = true });
+    }
+
+    private async Task WriteRemovalsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PersistAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Harmless: the ids stay stored until a later write, and a stored id that is gone answers 410 when checked.
+            LogWriteFailed(e, this.GetPrimaryKeyString());
+        }
+        finally
+        {
+            _removalWrite?.Dispose();
+            _removalWrite = null;
+        }
+    }
+
+    /// <summary>Completes once every change made before the call is in storage (group commit: one writer at a time).</summary>
+    private async Task PersistAsync()
+    {
+        var target = _changes;
+        while (_persisted < target) await (_write ?? StartWrite());
+    }
+
+    private Task StartWrite()
+    {
+        var write = WriteAsync();
+        _write = write.IsCompleted ? null : write;
+        return write;
+    }
+
+    private async Task WriteAsync()
+    {
+        var upTo = _changes;
+        try
+        {
+            await state.WriteStateAsync();
+            _persisted = upTo;
+        }
+        finally
+        {
+            _write = null;
+        }
+    }
+
+    private async Task EnsureReminderAsync()
+    {
+        if (_reminderActive) return;
+        _reminderRegistration ??= RegisterReminderAsync();
+        try
+        {
+            await _reminderRegistration;
+        }
+        finally
+        {
+            _reminderRegistration = null;
+        }
+    }
+
+    private async Task RegisterReminderAsync()
+    {
+        // The first tick waits one interval: the bucket's connections were all accepted within the last minute.
+        await this.RegisterOrUpdateReminder(Reminder, _options.SweepInterval, _options.SweepInterval);
+        _reminderActive = true;
+    }
+
+    /// <summary>An empty bucket deletes its stored state, then its reminder (in that order, see <see cref="OnActivateAsync"/>), and goes.</summary>
+    private async Task RetireAsync()
+    {
+        var retire = RetireCoreAsync();
+        _retire = retire.IsCompleted ? null : retire;
+        await retire;
+    }
+
+    private async Task RetireCoreAsync()
+    {
+        try
+        {
+            StopPass();
+            await PersistAsync();
+            if (_ids.Count > 0) return;
+            await state.ClearStateAsync();
+            // Clearing replaces the state object; the (empty) live set goes back in it.
+            state.State.Ids = _ids;
+            if (await this.GetReminder(Reminder) is { } reminder) await this.UnregisterReminder(reminder);
+            _reminderActive = false;
+            this.DeactivateOnIdle();
+        }
+        finally
+        {
+            _retire = null;
+        }
+    }
+
+    private IConnectionGrain Connection(string id) => GrainFactory.Connection(id);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sweeping connection {ConnectionId} failed; it is checked again at the next pass")]
+    private partial void LogSweepFailed(Exception exception, string connectionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing sweep bucket {Bucket} failed; its removals are written with its next change")]
+    private partial void LogWriteFailed(Exception exception, string bucket);
+}

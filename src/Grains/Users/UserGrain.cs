@@ -1,0 +1,38 @@
+using Tether.Contracts;
+
+namespace Tether.Grains;
+
+[GrainType(TetherGrainTypes.User)]
+public sealed class UserGrain(
+    [PersistentState("user", TetherStorage.Name)] IPersistentState<UserState> state,
+    IDeliveryDispatcher dispatcher) : Grain, IUserGrain
+{
+    private HashSet<string> Connections => state.State.Connections;
+
+    public async Task AddConnection(string connectionId)
+    {
+        if (Connections.Add(connectionId)) await state.WriteStateAsync();
+    }
+
+    public async Task RemoveConnection(string connectionId)
+    {
+        if (!Connections.Remove(connectionId)) return;
+        if (Connections.Count == 0)
+        {
+            await state.ClearStateAsync();
+        }
+        else
+        {
+            await state.WriteStateAsync();
+        }
+    }
+
+    public async Task<int> Deliver(OutboundMessage message)
+    {
+        await dispatcher.AdmitAsync(ConnectionGrain.DirectStream);
+        return dispatcher.Dispatch(message, ConnectionGrain.DirectStream, room: null, Connections, track: false).Recipients;
+    }
+
+    public Task<IReadOnlyList<string>> GetConnections() =>
+        Task.FromResult<IReadOnlyList<string>>([.. Connections.Order(StringComparer.Ordinal)]);
+}
