@@ -8,10 +8,8 @@ using Tether.Grains;
 namespace Tether.Delivery;
 
 /// <summary>
-/// Posts with <see cref="MaxConcurrency"/> workers over one <see cref="DeliveryQueue"/>: streams take turns (a
-/// 100,000-member room cannot hold a 2-member room's message behind its whole fan-out), any free worker takes the
-/// next post (every worker stays busy until a fan-out's last post), and a recipient has one post in flight at a time,
-/// so one stream's messages reach one recipient in order.
+/// The silo's outbound side: <see cref="MaxConcurrency"/> workers post over one <see cref="DeliveryQueue"/>, so a huge
+/// room cannot hold a small room's message behind its fan-out, and one stream's messages reach a recipient in order.
 /// </summary>
 public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedService, IAsyncDisposable
 {
@@ -368,28 +366,4 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             if (stale) _tracked.TryRemove(id, out _);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Delivery of message {MessageId} (room {Room}) to connection {ConnectionId} ended {Outcome} (HTTP {Status}) after {Attempts} attempt(s): {Detail}")]
-    private partial void LogDeliveryFailed(ManagementOutcome outcome, int status, int attempts, string messageId, string? room, string connectionId, string? detail);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Deliveries in the last 10 s that ended after all retries: {Throttled} throttled (429), {Failed} failed (5xx, timeout, connection error or open circuit); see the tether.deliveries metric")]
-    private partial void LogFailureSummary(int throttled, int failed);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} (room {Room}, {Bytes} bytes) is over API Gateway's 128 KiB limit and was not delivered")]
-    private partial void LogTooLarge(string messageId, string? room, int bytes);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Posting message {MessageId} threw unexpectedly")]
-    private partial void LogPostCrashed(Exception e, string messageId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report 410 Gone for connection {ConnectionId} to its grain")]
-    private partial void LogGoneReportFailed(Exception e, string connectionId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting down: {Count} deliveries of message {MessageId} were not queued")]
-    private partial void LogDroppedAtShutdown(int count, string messageId);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Stream {Stream} waited the admission timeout with {Queued} posts queued on this silo; its posts were queued anyway")]
-    private partial void LogAdmittedAfterTimeout(string stream, int queued);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutting down: {Count} queued deliveries did not drain in time and were abandoned")]
-    private partial void LogAbandoned(long count);
 }

@@ -4,11 +4,9 @@ namespace Tether.Delivery;
 internal readonly record struct DeliveryItem(DeliveryJob Job, string ConnectionId);
 
 /// <summary>
-/// The dispatcher's queue. Items wait in a FIFO per stream and streams take turns, so a 2-member room's message is
-/// taken right after the next item of a 100,000-member fan-out, not after all of it. Any free worker takes the next
-/// item (no recipient is tied to a worker, so one unlucky worker cannot hold the tail of a fan-out), and a recipient
-/// has at most one post in flight: an item whose recipient is busy waits beside that recipient and is handed to the
-/// worker that finishes the post before it. Together these keep one stream's posts to one recipient in order.
+/// The dispatcher's queue: a FIFO per stream, streams take turns, any free worker takes the next item, and a recipient
+/// has at most one post in flight (a busy recipient's items wait beside it), which keeps one stream's posts to one
+/// recipient in order. Why this shape: docs/decisions/delivery-queue-fairness.md.
 /// </summary>
 internal sealed class DeliveryQueue : IDisposable
 {

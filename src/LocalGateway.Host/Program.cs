@@ -30,7 +30,7 @@ var options = new LocalGatewayOptions();
 configuration.GetSection(LocalGatewayOptions.Section).Bind(options);
 if (string.IsNullOrWhiteSpace(options.BackendUrl))
 {
-    logger.LogError("No backend URL: pass --backend http://localhost:5000 (or set LocalGateway__BackendUrl).");
+    LogNoBackendUrl(logger);
     return 2;
 }
 // No secret given: the integrations send no secret header (a backend without Integration__Secrets accepts that).
@@ -43,7 +43,7 @@ if (accessKeyId is null || secretAccessKey is null)
 {
     // The same fixed pair the backend's embedded default signs with when it has no AWS credentials.
     (accessKeyId, secretAccessKey) = (LocalDevelopment.AccessKeyId, LocalDevelopment.SecretAccessKey);
-    logger.LogInformation("No credentials configured: the Management API accepts the local development pair");
+    LogDevelopmentCredentials(logger);
 }
 
 LocalGatewayServer server;
@@ -53,7 +53,7 @@ try
 }
 catch (GatewayConfigurationException e)
 {
-    logger.LogError("{Error}", e.Message);
+    LogConfigurationError(logger, e.Message);
     return 1;
 }
 
@@ -61,7 +61,7 @@ using var stop = new CancellationTokenSource();
 // Ctrl+C and SIGTERM close the clients (1001) and send their $disconnect before exiting.
 using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop);
 using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
-logger.LogInformation("Point the backend at it: RESPONSE_MESSAGE_URL={ConnectionUrl}. Ctrl+C stops.", server.ConnectionUrl);
+LogReady(logger, server.ConnectionUrl);
 try
 {
     await Task.Delay(Timeout.Infinite, stop.Token);

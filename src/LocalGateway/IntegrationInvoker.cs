@@ -16,7 +16,7 @@ public sealed record IntegrationResult(bool Failed, int Status, string Body)
 public sealed record RouteRequest(TemplateInput Input, IReadOnlyDictionary<string, string>? ForwardedHeaders = null);
 
 /// <summary>Calls an HTTP integration as API Gateway does: renders the request template, maps request parameters, enforces the timeout.</summary>
-public sealed class IntegrationInvoker(HttpClient http, ILogger logger)
+public sealed partial class IntegrationInvoker(HttpClient http, ILogger logger)
 {
     public async Task<IntegrationResult> InvokeAsync(GatewayIntegration integration, RouteRequest request, CancellationToken cancellationToken)
     {
@@ -28,7 +28,7 @@ public sealed class IntegrationInvoker(HttpClient http, ILogger logger)
         }
         catch (TemplateRenderException e)
         {
-            logger.LogWarning("Request template of {Integration} failed for {ConnectionId}: {Error}", integration.Name, input.Context["connectionId"], e.Message);
+            LogTemplateFailed(integration.Name, input.Context["connectionId"], e.Message);
             return IntegrationResult.Failure;
         }
         if (body is null) return IntegrationResult.Failure;
@@ -78,17 +78,17 @@ public sealed class IntegrationInvoker(HttpClient http, ILogger logger)
         {
             using var response = await http.SendAsync(message, HttpCompletionOption.ResponseContentRead, timeout.Token).ConfigureAwait(false);
             var text = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
-            logger.LogDebug("{Route} {Method} {Uri} → {Status}", input.Context["routeKey"], integration.Method, uri, (int)response.StatusCode);
+            LogIntegrationAnswered(input.Context["routeKey"], integration.Method, uri, (int)response.StatusCode);
             return new IntegrationResult(false, (int)response.StatusCode, text);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            logger.LogWarning("Integration {Integration} ({Uri}) did not answer within {Timeout}", integration.Name, uri, integration.Timeout);
+            LogIntegrationTimedOut(integration.Name, uri, integration.Timeout);
             return IntegrationResult.Failure;
         }
         catch (Exception e) when (e is HttpRequestException or IOException or InvalidOperationException)
         {
-            logger.LogWarning("Integration {Integration} ({Uri}) failed: {Error}", integration.Name, uri, e.Message);
+            LogIntegrationFailed(integration.Name, uri, e.Message);
             return IntegrationResult.Failure;
         }
     }
@@ -106,7 +106,7 @@ public sealed class IntegrationInvoker(HttpClient http, ILogger logger)
         };
         if (!passthrough)
         {
-            logger.LogWarning("Integration {Integration} has no $default request template and its PassthroughBehavior refuses the body (API Gateway answers 415)", integration.Name);
+            LogBodyRefused(integration.Name);
             return null;
         }
         return input.Body;

@@ -16,7 +16,7 @@ namespace Tether.LocalGateway;
 /// and the Management API at <c>http://localhost:{port}/{stage}/@connections/{id}</c>, configured from the
 /// CloudFormation template plus the backend URL. A development and test tool, not a production component.
 /// </summary>
-public sealed class LocalGatewayServer : IAsyncDisposable
+public sealed partial class LocalGatewayServer : IAsyncDisposable
 {
     /// <summary>The template compiled into this assembly: <c>infra/websocket-api.json</c>.</summary>
     public const string DefaultTemplateName = "infra/websocket-api.json";
@@ -127,9 +127,7 @@ public sealed class LocalGatewayServer : IAsyncDisposable
         }
         var port = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
         var server = new LocalGatewayServer(app, gateway, emulator, port, options.Stage);
-        logger.LogInformation(
-            "Local API Gateway (development tool) for {Template}: clients connect to {WebSocketUrl}; Management API at {ConnectionUrl}/@connections/{{id}}; routes {Routes}",
-            options.TemplatePath ?? DefaultTemplateName, server.WebSocketUrl, server.ConnectionUrl,
+        LogStarted(logger, options.TemplatePath ?? DefaultTemplateName, server.WebSocketUrl, server.ConnectionUrl,
             string.Join(", ", definition.Routes.Values.Select(r => $"{r.RouteKey} → {r.Integration.Method} {r.Integration.Uri}{(r.TwoWay ? " (two-way)" : "")}")));
         return server;
     }

@@ -51,7 +51,7 @@ public sealed class ManagementApiStats
 }
 
 /// <summary>
-/// API Gateway's Management API as API Gateway answers it (facts §1): <c>POST/GET/DELETE /{stage}/@connections/{id}</c>,
+/// API Gateway's Management API as API Gateway answers it: <c>POST/GET/DELETE /{stage}/@connections/{id}</c>,
 /// SigV4 verified, 410 for unknown or still-connecting ids, 413 over 128 KiB, AWS error types in <c>x-amzn-ErrorType</c>.
 /// </summary>
 public sealed class ManagementApiEmulator(

@@ -17,7 +17,7 @@ namespace Tether.LocalGateway;
 /// error frames, calls <c>$disconnect</c> after a close, an idle timeout or the maximum lifetime, and delivers what
 /// the Management API posts (it is the <see cref="IEmulatedConnections"/> behind <see cref="ManagementApiEmulator"/>).
 /// </summary>
-public sealed class WebSocketGateway(
+public sealed partial class WebSocketGateway(
     GatewayDefinition definition, LocalGatewayOptions options, IntegrationInvoker invoker, ILogger logger, TimeProvider? time = null)
     : IEmulatedConnections, IDisposable
 {
@@ -66,7 +66,7 @@ public sealed class WebSocketGateway(
             var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
             if (definition.Routes.TryGetValue("$connect", out var connectRoute))
             {
-                // API Gateway passes the handshake's Sec-WebSocket-* headers on to HTTP backends (facts §2).
+                // API Gateway passes the handshake's Sec-WebSocket-* headers on to HTTP backends.
                 var forwarded = headers.Where(h => h.Key.StartsWith("Sec-WebSocket-", StringComparison.OrdinalIgnoreCase))
                     .ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase);
                 var input = Input(connection, "$connect", "CONNECT", NewRequestId(), null, "", query, headers);
@@ -74,7 +74,7 @@ public sealed class WebSocketGateway(
                 if (!result.Succeeded)
                 {
                     var status = result.Failed ? StatusCodes.Status500InternalServerError : result.Status;
-                    logger.LogInformation("$connect refused {ConnectionId}: the integration answered {Status}", connection.Id, result.Failed ? "nothing" : status);
+                    LogConnectRefused(connection.Id, result.Failed ? "nothing" : status.ToString(CultureInfo.InvariantCulture));
                     context.Response.StatusCode = status;
                     return;
                 }
@@ -83,7 +83,7 @@ public sealed class WebSocketGateway(
             using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { DangerousEnableCompression = false });
             connection.Open(socket, _time.GetUtcNow());
             _signal.Notify();
-            logger.LogInformation("Connected {ConnectionId} from {SourceIp}", connection.Id, connection.SourceIp);
+            LogConnected(connection.Id, connection.SourceIp);
             await RunAsync(connection);
         }
         finally
@@ -113,7 +113,7 @@ public sealed class WebSocketGateway(
             await Task.WhenAll(processing, timers).ContinueWith(_ => { }, TaskScheduler.Default);
             _connections.TryRemove(connection.Id, out _);
             _signal.Notify();
-            logger.LogInformation("Disconnected {ConnectionId} ({Status} {Reason})", connection.Id, connection.DisconnectStatus, connection.DisconnectReason);
+            LogDisconnected(connection.Id, connection.DisconnectStatus, connection.DisconnectReason);
             if (!connection.Vanished) await DisconnectAsync(connection);
         }
     }
@@ -231,7 +231,7 @@ public sealed class WebSocketGateway(
         if (!definition.Routes.TryGetValue("$disconnect", out var route)) return;
         var input = Input(connection, "$disconnect", "DISCONNECT", NewRequestId(), null, "", null, null);
         var result = await invoker.InvokeAsync(route.Integration, new RouteRequest(input), CancellationToken.None);
-        if (!result.Succeeded) logger.LogWarning("$disconnect of {ConnectionId} was answered {Status}", connection.Id, result.Failed ? "nothing" : result.Status);
+        if (!result.Succeeded) LogDisconnectNotAccepted(connection.Id, result.Failed ? "nothing" : result.Status.ToString(CultureInfo.InvariantCulture));
     }
 
     /// <summary>Starts a server-side close; a client that does not answer it in time is dropped.</summary>

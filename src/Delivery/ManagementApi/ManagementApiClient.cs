@@ -18,7 +18,7 @@ namespace Tether.Delivery;
 /// (service <c>execute-api</c>), behind a Polly pipeline: retry with backoff and jitter, a circuit breaker,
 /// and a timeout per attempt.
 /// </summary>
-public sealed class ManagementApiClient : IManagementApiClient, IDisposable
+public sealed partial class ManagementApiClient : IManagementApiClient, IDisposable
 {
     private const string Service = "execute-api";
     private const string EmptyPayloadSha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -220,20 +220,16 @@ public sealed class ManagementApiClient : IManagementApiClient, IDisposable
         }
     }
 
+    /// <summary>A 403 is a configuration error, not a transient one: the first says what to check, the rest log at Debug.</summary>
     private void ReportForbidden(HttpMethod method, Uri uri, ManagementResult result)
     {
         if (Interlocked.Exchange(ref _forbiddenReported, 1) == 0)
         {
-            _logger.LogError(
-                "The Management API refused {Method} {Endpoint}/@connections/… with 403 {ErrorType}: {Detail}. This is a configuration error, not a transient one. " +
-                "Check that RESPONSE_MESSAGE_URL is the connection URL including the stage (https://{{api-id}}.execute-api.{{region}}.amazonaws.com/{{stage}}), " +
-                "that AWS_REGION ({Region}) is the API's region, and that the credentials are allowed execute-api:ManageConnections on this API and stage. " +
-                "Further 403s are logged at debug level.",
-                method, Endpoint.GetLeftPart(UriPartial.Path).TrimEnd('/'), result.ErrorType ?? "ForbiddenException", result.Detail, _region.SystemName);
+            LogForbidden(method, Endpoint.GetLeftPart(UriPartial.Path).TrimEnd('/'), result.ErrorType ?? "ForbiddenException", result.Detail, _region.SystemName);
         }
         else
         {
-            _logger.LogDebug("Management API 403 for {Method} {Uri}", method, uri.AbsolutePath);
+            LogForbiddenAgain(method, uri.AbsolutePath);
         }
     }
 

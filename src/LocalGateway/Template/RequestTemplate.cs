@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 
 namespace Tether.LocalGateway.Template;
 
-/// <summary>What a request template can read while it renders (facts §2's variables).</summary>
+/// <summary>What a request template can read while it renders: API Gateway's <c>$context</c>, stage variables and the request.</summary>
 public sealed class TemplateInput
 {
     public required IReadOnlyDictionary<string, string> Context { get; init; }
@@ -361,6 +361,6 @@ public sealed class RequestTemplate
         private string Snippet(int at) => text.Substring(at, Math.Min(40, text.Length - at));
 
         private GatewayConfigurationException Unsupported(int at, string what) =>
-            new($"Request template {name}: unsupported {what} at character {at + 1}. The local gateway implements only the VTL subset in the README; change the template or extend src/LocalGateway/Template/RequestTemplate.cs.");
+            new($"Request template {name}: unsupported {what} at character {at + 1}. The local gateway implements only the VTL subset in docs/local-gateway.md; change the template or extend src/LocalGateway/Template/RequestTemplate.cs.");
     }
 }

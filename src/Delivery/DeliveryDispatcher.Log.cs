@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Logging;
+using Tether.Grains;
+
+namespace Tether.Delivery;
+
+public sealed partial class DeliveryDispatcher
+{
+    [LoggerMessage(EventId = 2000, EventName = "DeliveryFailed", Level = LogLevel.Debug,
+        Message = "Delivery of {MessageId} (room {Room}) to {ConnectionId} ended {Outcome}, HTTP {Status}, after {Attempts} attempts: {Detail}")]
+    private partial void LogDeliveryFailed(ManagementOutcome outcome, int status, int attempts, string messageId, string? room, string connectionId, string? detail);
+
+    [LoggerMessage(EventId = 2001, EventName = "DeliveryFailureSummary", Level = LogLevel.Warning,
+        Message = "Deliveries that ended after all retries in the last 10 s: {Throttled} throttled, {Failed} failed")]
+    private partial void LogFailureSummary(int throttled, int failed);
+
+    [LoggerMessage(EventId = 2002, EventName = "MessageTooLarge", Level = LogLevel.Warning,
+        Message = "Message {MessageId} (room {Room}, {Bytes} bytes) is over the 128 KiB post limit and was not delivered")]
+    private partial void LogTooLarge(string messageId, string? room, int bytes);
+
+    [LoggerMessage(EventId = 2003, EventName = "PostCrashed", Level = LogLevel.Error,
+        Message = "Posting message {MessageId} threw")]
+    private partial void LogPostCrashed(Exception e, string messageId);
+
+    [LoggerMessage(EventId = 2004, EventName = "GoneReportFailed", Level = LogLevel.Warning,
+        Message = "Could not report 410 Gone for {ConnectionId} to its grain")]
+    private partial void LogGoneReportFailed(Exception e, string connectionId);
+
+    [LoggerMessage(EventId = 2005, EventName = "DroppedAtShutdown", Level = LogLevel.Warning,
+        Message = "Shutting down: {Count} deliveries of message {MessageId} were not queued")]
+    private partial void LogDroppedAtShutdown(int count, string messageId);
+
+    [LoggerMessage(EventId = 2006, EventName = "AdmittedAfterTimeout", Level = LogLevel.Debug,
+        Message = "Stream {Stream} was admitted after the admission timeout with {Queued} posts queued")]
+    private partial void LogAdmittedAfterTimeout(string stream, int queued);
+
+    [LoggerMessage(EventId = 2007, EventName = "DeliveriesAbandoned", Level = LogLevel.Warning,
+        Message = "Shutting down: {Count} queued deliveries did not drain in time and were abandoned")]
+    private partial void LogAbandoned(long count);
+}
