@@ -96,7 +96,7 @@ public sealed partial class ConnectionGrain(
         }
         catch (TimeoutException)
         {
-            // Waited long enough: the activation goes, as it did before the wait existed.
+            // Waited long enough: the activation goes anyway.
         }
     }
 
