@@ -18,7 +18,7 @@ internal abstract class RoomMembership
     /// <summary>Adds a member (idempotent) unless the room is full, or hands the room to its successor.</summary>
     public abstract Task<MemberAdded> AddAsync(string connectionId);
 
-    /// <summary>What an add left to do once the room's gate is released (see <see cref="MemberAdded.FollowUp"/>).</summary>
+    /// <summary>What an add left to do once the room's gate is released: splitting <see cref="MemberAdded.OverfullShard"/>.</summary>
     public abstract Task FollowUpAsync(MemberAdded added);
 
     /// <summary>Removes a member (idempotent); whether it was one.</summary>
@@ -61,9 +61,9 @@ internal sealed record RoomContext(
 /// <summary>
 /// What <see cref="RoomMembership.AddAsync"/> did: the member count (or <see cref="IRoomGrain.Full"/>) and whether the
 /// member is new. <see cref="Successor"/> is set when the room moved to another membership instead (the caller adds
-/// there); <see cref="FollowUp"/> names a shard the add took past its capacity.
+/// there); <see cref="OverfullShard"/> names a shard the add took past its capacity.
 /// </summary>
-internal readonly record struct MemberAdded(int Count, bool Added, RoomMembership? Successor = null, int? FollowUp = null)
+internal readonly record struct MemberAdded(int Count, bool Added, RoomMembership? Successor = null, int? OverfullShard = null)
 {
     public static MemberAdded Full => new(IRoomGrain.Full, Added: false);
 }

@@ -48,7 +48,7 @@ internal sealed class ShardedRoomMembership(RoomContext room, int count) : RoomM
             _joinsInFlight--;
         }
         if (change.Changed) _count++;
-        return new MemberAdded(_count, change.Changed, FollowUp: change.Count > room.Options.ShardCapacity ? index : null);
+        return new MemberAdded(_count, change.Changed, OverfullShard: change.Count > room.Options.ShardCapacity ? index : null);
     }
 
     /// <summary>
@@ -58,7 +58,7 @@ internal sealed class ShardedRoomMembership(RoomContext room, int count) : RoomM
     /// </summary>
     public override async Task FollowUpAsync(MemberAdded added)
     {
-        if (added.FollowUp is not { } index) return;
+        if (added.OverfullShard is not { } index) return;
         using (await room.Gate.ExclusiveAsync())
         {
             // Another join may have split it while this one waited: ask the shard how full it is now.

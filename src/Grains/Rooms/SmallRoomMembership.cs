@@ -65,10 +65,20 @@ internal sealed class SmallRoomMembership(RoomContext room) : RoomMembership
         foreach (var member in Members) groups[RoomShards.IndexAt(RoomShards.Hash(member), depth)].Add(member);
         await Task.WhenAll(groups.Select(g => room.Shard(g.Key).HandOver(g.Value, depth, fromShard: null)));
 
-        var count = Members.Count;
+        var members = Members;
         room.State.State.Shards = groups.Keys.ToDictionary(i => i, _ => depth);
         room.State.State.Members = new HashSet<string>(StringComparer.Ordinal);
-        await room.State.WriteStateAsync();
-        return new ShardedRoomMembership(room, count);
+        try
+        {
+            await room.State.WriteStateAsync();
+        }
+        catch
+        {
+            // Still small in storage: stay small in memory too.
+            room.State.State.Shards = [];
+            room.State.State.Members = members;
+            throw;
+        }
+        return new ShardedRoomMembership(room, members.Count);
     }
 }
