@@ -5,8 +5,8 @@ namespace Tether.Grains;
 /// <summary>
 /// Where a room's members are: in the room's own state (<see cref="SmallRoomMembership"/>), or spread over shard
 /// grains (<see cref="ShardedRoomMembership"/>). A small room hands itself over to the sharded kind as it grows.
-/// <see cref="RoomGrain"/> runs every method under its <see cref="RoomGate"/>: shared, except changes where
-/// <see cref="ChangesRunAlone"/>.
+/// <see cref="RoomGrain"/> calls it under its <see cref="RoomGate"/>: shared, or alone for changes where
+/// <see cref="ChangesRunAlone"/>; <see cref="FollowUpAsync"/> comes after the gate is released.
 /// </summary>
 internal abstract class RoomMembership
 {
@@ -18,7 +18,10 @@ internal abstract class RoomMembership
     /// <summary>Adds a member (idempotent) unless the room is full, or hands the room to its successor.</summary>
     public abstract Task<MemberAdded> AddAsync(string connectionId);
 
-    /// <summary>What an add left to do once the room's gate is released: splitting <see cref="MemberAdded.OverfullShard"/>.</summary>
+    /// <summary>
+    /// What an add left to do once the room's gate is released: splitting <see cref="MemberAdded.OverfullShard"/>,
+    /// which takes the gate alone.
+    /// </summary>
     public abstract Task FollowUpAsync(MemberAdded added);
 
     /// <summary>Removes a member (idempotent); whether it was one.</summary>
