@@ -1,6 +1,6 @@
 namespace Tether.Contracts;
 
-/// <summary>A client message, already parsed and validated by the API (contract §2).</summary>
+/// <summary>A client message, already parsed and validated by the API (see <c>docs/protocol.md</c>).</summary>
 [GenerateSerializer, Immutable, Alias("tether.ClientCommand")]
 public abstract record ClientCommand;
 
@@ -27,21 +27,3 @@ public sealed record SendDirect(
     [property: Id(0)] string? ConnectionId,
     [property: Id(1)] string? User,
     [property: Id(2)] string MessageJson) : ClientCommand;
-
-/// <summary>The reply to the sender (contract §2). <see cref="Status"/> is the HTTP status for the integration.</summary>
-[GenerateSerializer, Immutable, Alias("tether.ClientReply")]
-public sealed record ClientReply(
-    [property: Id(0)] int Status,
-    [property: Id(1)] string Type,
-    [property: Id(2)] string? Room = null,
-    [property: Id(3)] int? Members = null,
-    [property: Id(4)] string? MessageId = null,
-    [property: Id(5)] string? ErrorCode = null,
-    [property: Id(6)] string? ErrorMessage = null,
-    [property: Id(7)] string? ConnectionId = null,
-    [property: Id(8)] string? User = null,
-    [property: Id(9)] int? Recipients = null)
-{
-    public static ClientReply Error(int status, string code, string message) =>
-        new(status, "error", ErrorCode: code, ErrorMessage: message);
-}

@@ -5,7 +5,7 @@ using System.Text.Json;
 
 namespace Tether.Contracts;
 
-/// <summary>Builds what recipients receive (contract §3), serialized once per message.</summary>
+/// <summary>Builds what recipients receive (see <c>docs/protocol.md</c>), serialized once per message.</summary>
 public static class Envelopes
 {
     // Recipients are JSON parsers, not HTML pages: keep non-ASCII text (Thai chat, emoji) readable on the wire.

@@ -17,9 +17,9 @@ public static class TetherGrainTypes
 }
 
 /// <summary>
-/// References to Tether's grains by key. <c>IGrainFactory.GetGrain&lt;T&gt;(string)</c> resolves the interface's type
-/// by reading its custom attributes on every call, which was several percent of the CPU of each <c>/handle-event</c>;
-/// here the grain type is a constant and the interface type is resolved once per interface.
+/// References to Tether's grains by key, from the pinned grain type and an interface type resolved once, because
+/// <c>IGrainFactory.GetGrain&lt;T&gt;(string)</c> reads the interface's attributes on every call (see
+/// <c>docs/decisions/grain-references.md</c>).
 /// </summary>
 public static class GrainReferences
 {

@@ -30,8 +30,8 @@ public interface IConnectionGrain : IGrainWithStringKey
     Task<ClientReply> Handle(ClientCommand command);
 
     /// <summary>
-    /// Hands a direct message to the dispatcher when the connection is known. Interleaves: it never awaits,
-    /// and two connections sending to each other must not deadlock.
+    /// Hands a direct message to the dispatcher when the connection is known. Interleaves: two connections sending
+    /// to each other must not deadlock.
     /// </summary>
     [AlwaysInterleave]
     Task<bool> Deliver(OutboundMessage message);

@@ -15,12 +15,6 @@ public interface IRoomShardGrain : IGrainWithStringKey
     Task<ShardChange> Remove(string connectionId);
 
     /// <summary>
-    /// Replaces the shard's whole membership without a hand-over: kept for rooms on silos of the previous version
-    /// during a rolling upgrade (they shard and split through it); current rooms call <see cref="HandOver"/>.
-    /// </summary>
-    Task Replace(IReadOnlyList<string> members, int depth);
-
-    /// <summary>
     /// Replaces the shard's whole membership with members that move here from shard <paramref name="fromShard"/> (a
     /// split) or from the room's own list (null: the room is being sharded). Returns once stored; the shard then asks
     /// its predecessor in the background for the end of the posts it queued, and until then accepts publishes but

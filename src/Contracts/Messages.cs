@@ -53,7 +53,30 @@ public sealed record DeliverySummary(
     [property: Id(2)] int Delivered,
     [property: Id(3)] int Gone,
     [property: Id(4)] int Failed,
-    [property: Id(5)] bool Complete);
+    [property: Id(5)] bool Complete)
+{
+    /// <summary>
+    /// The deliveries of both parts. A part without recipients (nothing was tracked there) leaves the sum as complete
+    /// as it was.
+    /// </summary>
+    public DeliverySummary Plus(DeliverySummary other) => this with
+    {
+        Recipients = Recipients + other.Recipients,
+        Delivered = Delivered + other.Delivered,
+        Gone = Gone + other.Gone,
+        Failed = Failed + other.Failed,
+        Complete = Complete && (other.Complete || other.Recipients == 0),
+    };
+
+    /// <summary>The sum of <paramref name="parts"/> (see <see cref="Plus"/>); complete when there are none.</summary>
+    public static DeliverySummary Sum(string messageId, IEnumerable<DeliverySummary> parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        var sum = new DeliverySummary(messageId, 0, 0, 0, 0, Complete: true);
+        foreach (var part in parts) sum = sum.Plus(part);
+        return sum;
+    }
+}
 
 [GenerateSerializer, Immutable, Alias("tether.MemberPage")]
 public sealed record MemberPage(

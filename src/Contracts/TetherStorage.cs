@@ -6,6 +6,6 @@ public static class TetherStorage
     /// <summary>The grain storage provider holding connection, room and user state.</summary>
     public const string Name = "tether";
 
-    /// <summary>API Gateway's limit for one message, also for <c>@connections</c> posts (facts §3).</summary>
+    /// <summary>API Gateway's limit for one WebSocket message (128 KiB), which also bounds <c>@connections</c> posts.</summary>
     public const int MaxPayloadBytes = 128 * 1024;
 }

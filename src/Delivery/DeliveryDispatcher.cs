@@ -157,9 +157,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         }
         var complete = all.IsCompletedSuccessfully;
         if (complete) _tracked.TryRemove(trackingKey, out _);
-        return jobs.Select(j => j.Summary(j.Completion.IsCompleted)).Aggregate(
-            new DeliverySummary(messageId, 0, 0, 0, 0, complete),
-            (sum, s) => sum with { Recipients = sum.Recipients + s.Recipients, Delivered = sum.Delivered + s.Delivered, Gone = sum.Gone + s.Gone, Failed = sum.Failed + s.Failed });
+        return DeliverySummary.Sum(messageId, jobs.Select(j => j.Summary(j.Completion.IsCompleted))) with { Complete = complete };
     }
 
     public Task StartAsync(CancellationToken cancellationToken)

@@ -3,36 +3,35 @@ using Tether.Contracts;
 
 namespace Tether.Api.Integration;
 
-/// <summary>Maps replies and errors to the JSON of contract §2.</summary>
+/// <summary>Renders replies and errors as the integration's JSON (see <c>docs/protocol.md</c>).</summary>
 internal static class Replies
 {
     public static IResult From(ClientReply reply)
     {
-        if (reply.Type == "error") return Error(reply.Status, reply.ErrorCode!, reply.ErrorMessage!);
-
-        var json = new JsonObject { ["type"] = reply.Type };
-        switch (reply.Type)
+        var json = reply switch
         {
-            case "joined":
-                json["room"] = reply.Room;
-                json["members"] = reply.Members;
-                break;
-            case "left":
-                json["room"] = reply.Room;
-                break;
-            case "sent":
-                json["room"] = reply.Room;
-                json["id"] = reply.MessageId;
-                if (reply.ConnectionId is not null) json["connectionId"] = reply.ConnectionId;
-                if (reply.User is not null) json["user"] = reply.User;
-                json["recipients"] = reply.Recipients;
-                break;
-        }
+            Joined joined => new JsonObject { ["type"] = "joined", ["room"] = joined.Room, ["members"] = joined.Members },
+            Left left => new JsonObject { ["type"] = "left", ["room"] = left.Room },
+            Sent sent => SentJson(sent),
+            ErrorReply error => ErrorJson(error.Code, error.Message),
+            _ => throw new ArgumentOutOfRangeException(nameof(reply), reply.GetType().Name, "Unknown reply."),
+        };
         return Results.Json(json, statusCode: reply.Status);
     }
 
     public static IResult Error(BodyError error) => Error(error.Status, error.Code, error.Message);
 
-    public static IResult Error(int status, string code, string message) =>
-        Results.Json(new JsonObject { ["type"] = "error", ["code"] = code, ["message"] = message }, statusCode: status);
+    public static IResult Error(int status, string code, string message) => Results.Json(ErrorJson(code, message), statusCode: status);
+
+    private static JsonObject SentJson(Sent sent)
+    {
+        var json = new JsonObject { ["type"] = "sent", ["room"] = sent.Room, ["id"] = sent.MessageId };
+        if (sent.ConnectionId is not null) json["connectionId"] = sent.ConnectionId;
+        if (sent.User is not null) json["user"] = sent.User;
+        json["recipients"] = sent.Recipients;
+        return json;
+    }
+
+    private static JsonObject ErrorJson(string code, string message) =>
+        new() { ["type"] = "error", ["code"] = code, ["message"] = message };
 }

@@ -14,24 +14,13 @@ public sealed partial class ConnectionGrain(
     TimeProvider time,
     MessageMetrics metrics,
     ILogger<ConnectionGrain> logger,
-    IOptions<LimitOptions> limitOptions) : Grain, IConnectionGrain, IRemindable
+    IOptions<LimitOptions> limitOptions) : Grain, IConnectionGrain
 {
-    /// <summary>
-    /// The per-connection reminder of earlier versions, replaced by the sweep index. Still recognised, so a
-    /// connection registered before an upgrade moves into its bucket at its reminder's next tick.
-    /// </summary>
-    private const string LegacySweepReminder = "sweep";
-
-    /// <summary>Direct messages to one connection share a stream, so they keep their order.</summary>
-    public const string DirectStream = "direct";
-
     private readonly RoomOptions _rooms = roomOptions.Value;
     private readonly TimeSpan _grace = connectionOptions.Value.ConnectGracePeriod;
     private readonly bool _deactivateAfterConnect = connectionOptions.Value.DeactivateAfterConnect;
-    // Set once this activation has asked to be deactivated: direct messages it still posts are then kept in
-    // _leavingPosts, and the deactivation waits for them (see OnDeactivateAsync).
-    private bool _leaving;
-    private readonly QueuedPosts _leavingPosts = new();
+    // Keeps its posts once this activation has asked to be deactivated, for OnDeactivateAsync to wait for.
+    private readonly Outbox _direct = Outbox.Direct(dispatcher);
     private readonly LimitOptions _limits = limitOptions.Value;
     private IGrainTimer? _recheck;
 
@@ -88,7 +77,7 @@ public sealed partial class ConnectionGrain(
         // arrives meanwhile is forwarded to a new activation, which reads the state back.
         if (_deactivateAfterConnect)
         {
-            _leaving = true;
+            _direct.KeepsPosts = true;
             this.DeactivateOnIdle();
         }
         return new ConnectResult(AlreadyConnected: false, rooms);
@@ -103,11 +92,11 @@ public sealed partial class ConnectionGrain(
     {
         try
         {
-            await _leavingPosts.AllEnded().WaitAsync(LeavingPostsTimeout, cancellationToken);
+            await _direct.AllEnded().WaitAsync(LeavingPostsTimeout, cancellationToken);
         }
         catch (TimeoutException)
         {
-            // Waited long enough: the activation goes, as it did before the wait existed.
+            // Waited long enough: the activation goes anyway.
         }
     }
 
@@ -167,23 +156,16 @@ public sealed partial class ConnectionGrain(
         return false;
     }
 
-    public async Task ReceiveReminder(string reminderName, TickStatus status)
-    {
-        if (reminderName != LegacySweepReminder) return;
-        if (State.Connected) await SweepBucket().Register(Id);
-        if (await this.GetReminder(LegacySweepReminder) is { } reminder) await this.UnregisterReminder(reminder);
-    }
-
     public Task<ClientReply> Handle(ClientCommand command)
     {
         if (!State.Connected)
         {
-            return Task.FromResult(ClientReply.Error(404, "unknown_connection",
+            return Task.FromResult<ClientReply>(new ErrorReply(404, "unknown_connection",
                 "This connection is not registered (it never connected, or it has disconnected)."));
         }
         if (!TryTakeMessageToken())
         {
-            return Task.FromResult(ClientReply.Error(429, "rate_limited",
+            return Task.FromResult<ClientReply>(new ErrorReply(429, "rate_limited",
                 $"Too many messages: at most {_limits.MessagesPerSecond} per second (bursts of {_limits.MessageBurst}) per connection."));
         }
         return command switch
@@ -192,16 +174,14 @@ public sealed partial class ConnectionGrain(
             LeaveRoom leave => LeaveAsync(leave.Room),
             SendToRoom send => SendToRoomAsync(send),
             SendDirect direct => SendDirectAsync(direct),
-            _ => Task.FromResult(ClientReply.Error(400, "invalid_message", "Unsupported message.")),
+            _ => Task.FromResult<ClientReply>(new ErrorReply(400, "invalid_message", "Unsupported message.")),
         };
     }
 
     public async Task<bool> Deliver(OutboundMessage message)
     {
         if (!State.Connected) return false;
-        await dispatcher.AdmitAsync(DirectStream);
-        var dispatched = dispatcher.Dispatch(message, DirectStream, room: null, [Id], track: false);
-        if (_leaving) _leavingPosts.Add(dispatched.Ended);
+        await _direct.AdmitAndPostAsync(message, [Id]);
         return true;
     }
 
@@ -225,14 +205,14 @@ public sealed partial class ConnectionGrain(
     {
         if ((requested ?? _rooms.DefaultRoom) is not { } name)
         {
-            return ClientReply.Error(400, "invalid_message", "joinroom needs a \"room\" (this server has no default room).");
+            return new ErrorReply(400, "invalid_message", "joinroom needs a \"room\" (this server has no default room).");
         }
         if (Forbidden(name) is { } forbidden) return forbidden;
         var added = State.Rooms.Add(name);
         if (added && _limits.MaxRoomsPerConnection > 0 && State.Rooms.Count > _limits.MaxRoomsPerConnection)
         {
             State.Rooms.Remove(name);
-            return ClientReply.Error(403, "too_many_rooms", $"A connection may be in at most {_limits.MaxRoomsPerConnection} rooms; leave one first.");
+            return new ErrorReply(403, "too_many_rooms", $"A connection may be in at most {_limits.MaxRoomsPerConnection} rooms; leave one first.");
         }
         if (added) await state.WriteStateAsync();
         var members = await Room(name).Join(Id, State.User);
@@ -243,40 +223,40 @@ public sealed partial class ConnectionGrain(
                 State.Rooms.Remove(name);
                 await state.WriteStateAsync();
             }
-            return ClientReply.Error(403, "room_full", $"Room '{name}' has reached its limit of {_limits.MaxMembersPerRoom} members.");
+            return new ErrorReply(403, "room_full", $"Room '{name}' has reached its limit of {_limits.MaxMembersPerRoom} members.");
         }
-        return new ClientReply(200, "joined", Room: name, Members: members);
+        return new Joined(name, members);
     }
 
     private async Task<ClientReply> LeaveAsync(string name)
     {
         if (!State.Rooms.Contains(name))
         {
-            return ClientReply.Error(409, "not_in_room", $"This connection is not in room '{name}'.");
+            return new ErrorReply(409, "not_in_room", $"This connection is not in room '{name}'.");
         }
         await Room(name).Leave(Id, State.User, notify: true);
         State.Rooms.Remove(name);
         await state.WriteStateAsync();
-        return new ClientReply(200, "left", Room: name);
+        return new Left(name);
     }
 
     private async Task<ClientReply> SendToRoomAsync(SendToRoom send)
     {
         if ((send.Room ?? _rooms.DefaultRoom) is not { } name)
         {
-            return ClientReply.Error(400, "invalid_message", "sendmessage needs a \"room\" (this server has no default room).");
+            return new ErrorReply(400, "invalid_message", "sendmessage needs a \"room\" (this server has no default room).");
         }
         if (Forbidden(name) is { } forbidden) return forbidden;
         if (!State.Rooms.Contains(name))
         {
-            return ClientReply.Error(403, "not_in_room", $"Join room '{name}' before sending to it.");
+            return new ErrorReply(403, "not_in_room", $"Join room '{name}' before sending to it.");
         }
 
         var message = Envelopes.Message(Envelopes.NewMessageId(), name, Id, State.User, send.MessageJson, time.GetUtcNow());
         if (TooLarge(message) is { } tooLarge) return tooLarge;
         metrics.MessageReceived("client", "room");
         var receipt = await Room(name).Publish(message, send.Echo ? null : Id, trackDelivery: false);
-        return new ClientReply(200, "sent", Room: name, MessageId: receipt.MessageId, Recipients: receipt.Recipients);
+        return new Sent(name, receipt.MessageId, receipt.Recipients);
     }
 
     private async Task<ClientReply> SendDirectAsync(SendDirect direct)
@@ -299,11 +279,11 @@ public sealed partial class ConnectionGrain(
 
         if (recipients == 0)
         {
-            return ClientReply.Error(404, "recipient_not_found", direct.ConnectionId is not null
+            return new ErrorReply(404, "recipient_not_found", direct.ConnectionId is not null
                 ? $"No connection '{direct.ConnectionId}' is connected."
                 : $"User '{direct.User}' has no connection.");
         }
-        return new ClientReply(200, "sent", MessageId: message.Id, ConnectionId: direct.ConnectionId, User: direct.User, Recipients: recipients);
+        return new Sent(Room: null, message.Id, recipients, direct.ConnectionId, direct.User);
     }
 
     /// <summary>Leaves every room and the user, then forgets the state. Returns whether there was anything to remove.</summary>
@@ -327,16 +307,16 @@ public sealed partial class ConnectionGrain(
         return wasConnected;
     }
 
-    private ClientReply? TooLarge(OutboundMessage message) => message.Payload.Length > _limits.MaxMessageBytes
-        ? ClientReply.Error(413, "message_too_large",
+    private ErrorReply? TooLarge(OutboundMessage message) => message.Payload.Length > _limits.MaxMessageBytes
+        ? new ErrorReply(413, "message_too_large",
             $"The message is {message.Payload.Length} bytes with its envelope; at most {_limits.MaxMessageBytes} bytes are delivered.")
         : null;
 
     /// <summary>The default room is the server's choice and always allowed; other rooms must match the token's patterns.</summary>
-    private ClientReply? Forbidden(string room) =>
+    private ErrorReply? Forbidden(string room) =>
         room == _rooms.DefaultRoom || RoomPatterns.Allows(State.AllowedRooms, room)
             ? null
-            : ClientReply.Error(403, "room_forbidden", $"This connection's token does not allow room '{room}'.");
+            : new ErrorReply(403, "room_forbidden", $"This connection's token does not allow room '{room}'.");
 
     private bool TryTakeMessageToken()
     {
@@ -367,19 +347,4 @@ public sealed partial class ConnectionGrain(
         metrics.Disconnected("gone");
         LogGone(Id);
     }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} connected (user {User}, {Rooms} rooms)")]
-    private partial void LogConnected(string connectionId, string? user, int rooms);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} disconnected ({Reason})")]
-    private partial void LogDisconnected(string connectionId, string reason);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} answered 410 moments after its $connect was accepted; kept, and checked again later")]
-    private partial void LogGoneWhileConnecting(string connectionId);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} was swept ({Why}): no $disconnect came; removed everywhere")]
-    private partial void LogSwept(string connectionId, string why);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection {ConnectionId} is gone (410 from the Management API) and was removed everywhere")]
-    private partial void LogGone(string connectionId);
 }

@@ -24,5 +24,5 @@ public readonly record struct ManagementResult(
     public bool IsTransient => Outcome is ManagementOutcome.Throttled || (Outcome is ManagementOutcome.Failed && StatusCode is 0 or >= 500);
 }
 
-/// <summary>GetConnection's answer (facts §1).</summary>
+/// <summary>GetConnection's answer: what API Gateway knows about the connection.</summary>
 public sealed record RemoteConnectionInfo(DateTimeOffset? ConnectedAt, DateTimeOffset? LastActiveAt, string? SourceIp, string? UserAgent);

@@ -11,6 +11,8 @@ internal sealed class RoomGate
     private int _shared;
     private bool _exclusive;
 
+    public ValueTask<Releaser> EnterAsync(bool exclusive) => exclusive ? ExclusiveAsync() : SharedAsync();
+
     public async ValueTask<Releaser> SharedAsync()
     {
         if (!_exclusive && _waiting.Count == 0)

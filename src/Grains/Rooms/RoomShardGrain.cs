@@ -6,13 +6,12 @@ using Tether.Contracts;
 namespace Tether.Grains;
 
 /// <summary>
-/// One slice of a large room. <see cref="RoomShardPlacement"/> spreads a room's shards evenly over the silos, and each
-/// shard posts through its own silo's dispatcher, so a 100,000-member fan-out is shared by the cluster.
+/// One slice of a large room. <see cref="RoomShardPlacement"/> spreads a room's shards over the silos, and each shard
+/// posts through its own silo's dispatcher, so one room's fan-out is shared by the cluster.
 /// <para>
-/// A dispatcher keeps one recipient's posts in order only within its silo. When members move here (the room is
-/// sharded, a shard splits), posts for them may still be queued on their predecessor's silo, so this shard holds its
-/// own posts until the predecessor says those have ended (<see cref="HandOver"/>). It never holds a caller: publishes
-/// are accepted and counted at once (their recipients as they are then), and posted in order after the hand-over.
+/// A dispatcher keeps one recipient's posts in order only within its silo, so members moving here are posted to only
+/// after their predecessor's queued posts have ended (<see cref="HandOver"/>). Publishes meanwhile are accepted and
+/// counted at once, and held in order (see <c>docs/decisions/shard-hand-over.md</c>).
 /// </para>
 /// </summary>
 [GrainType(TetherGrainTypes.RoomShard)]
@@ -24,7 +23,7 @@ public sealed partial class RoomShardGrain(
     ILogger<RoomShardGrain> logger) : Grain, IRoomShardGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
-    private readonly QueuedPosts _posts = new();
+    private Outbox? _outbox;
     // Publishes accepted during hand-overs, in order, each with its recipients as they were when it was accepted.
     private readonly Queue<HeldMessage> _held = new();
     // Tracked messages among them (tracking key → recipients), so AwaitDelivery knows they are coming.
@@ -42,6 +41,8 @@ public sealed partial class RoomShardGrain(
     private bool Holding => _handedOver < _handOvers;
 
     private (int Index, string Room) Key => RoomShards.ParseKey(this.GetPrimaryKeyString());
+
+    private Outbox Outbox => _outbox ??= Outbox.ForRoom(dispatcher, Key.Room);
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
@@ -68,16 +69,11 @@ public sealed partial class RoomShardGrain(
         return new ShardChange(true, Members.Count);
     }
 
-    public async Task Replace(IReadOnlyList<string> members, int depth)
+    public async Task HandOver(IReadOnlyList<string> members, int depth, int? fromShard)
     {
         state.State.Members = new HashSet<string>(members, StringComparer.Ordinal);
         state.State.Depth = depth;
         await state.WriteStateAsync();
-    }
-
-    public async Task HandOver(IReadOnlyList<string> members, int depth, int? fromShard)
-    {
-        await Replace(members, depth);
         var handOver = ++_handOvers;
         // Not awaited: the room is holding its gate for this call. The task runs on this activation's scheduler and
         // is awaited by later hand-overs, AwaitDelivery, QueuedPostsEnded and (past the safety valve) Publish.
@@ -187,7 +183,7 @@ public sealed partial class RoomShardGrain(
             timeout -= Stopwatch.GetElapsedTime(started);
             if (timeout < TimeSpan.Zero) timeout = TimeSpan.Zero;
         }
-        return await dispatcher.WaitAsync(key, timeout) with { MessageId = messageId };
+        return await Outbox.WaitAsync(key, timeout) with { MessageId = messageId };
     }
 
     public async Task<bool> QueuedPostsEnded(TimeSpan timeout)
@@ -195,16 +191,11 @@ public sealed partial class RoomShardGrain(
         var started = Stopwatch.GetTimestamp();
         // Held messages are this shard's queued posts too: first let them reach the dispatcher.
         if (!await TaskWaits.WithinAsync(_handOver, timeout)) return false;
-        return await TaskWaits.WithinAsync(_posts.AllEnded(), timeout - Stopwatch.GetElapsedTime(started));
+        return await TaskWaits.WithinAsync(Outbox.AllEnded(), timeout - Stopwatch.GetElapsedTime(started));
     }
 
-    private int Dispatch(OutboundMessage message, IEnumerable<string> recipients, bool track)
-    {
-        var room = Key.Room;
-        var dispatched = dispatcher.Dispatch(message, "room:" + room, room, recipients, track, TrackingKey(message.Id));
-        _posts.Add(dispatched.Ended);
-        return dispatched.Recipients;
-    }
+    private int Dispatch(OutboundMessage message, IEnumerable<string> recipients, bool track) =>
+        Outbox.Post(message, recipients, track, TrackingKey(message.Id));
 
     private string TrackingKey(string messageId) => messageId + "@" + this.GetPrimaryKeyString();
 
@@ -218,16 +209,4 @@ public sealed partial class RoomShardGrain(
 
     /// <summary>A publish accepted while hand-over number <c>HandOver</c> was waiting, with its recipients then.</summary>
     private sealed record HeldMessage(OutboundMessage Message, string[] Recipients, bool Track, int HandOver, long Bytes);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard} waited {Timeout} for the posts {Predecessor} had queued for the members it handed over, and posts anyway: for those members a sender's next message may overtake its previous one")]
-    private partial void LogHandOverTimedOut(string shard, string predecessor, TimeSpan timeout);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard} could not ask {Predecessor} whether the posts it had queued for the members it handed over have ended, and posts anyway: for those members order across the hand-over is best effort")]
-    private partial void LogHandOverFailed(Exception e, string shard, string predecessor);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard} holds {Bytes} bytes in {Count} messages during a hand-over (Rooms:ShardHandOverMaxDeferredBytes): publishes now wait for the hand-over to pass")]
-    private partial void LogHeldTooMuch(string shard, long bytes, int count);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Shard {Shard} is deactivated ({Reason}) during a hand-over: its {Count} held messages are posted now, their order across the hand-over is best effort")]
-    private partial void LogPostedAtDeactivation(string shard, int count, string reason);
 }

@@ -3,9 +3,8 @@ using Orleans.Placement;
 namespace Tether.Grains;
 
 /// <summary>
-/// Places the shards of one room on consecutive silos, so that its fan-out is spread over the whole cluster (see
-/// <see cref="RoomShardPlacementDirector"/>). Orleans finds the director by this type's name, which is recorded in
-/// the grain type's properties; renaming it is a breaking change for a running cluster.
+/// Places the shards of one room on consecutive silos (see <see cref="RoomShardPlacementDirector"/>). Orleans records
+/// this type's name in the grain type's properties: renaming it breaks a running cluster.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("Tether.RoomShardPlacement")]
 public sealed class RoomShardPlacement : PlacementStrategy

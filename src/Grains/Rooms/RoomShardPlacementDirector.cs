@@ -5,21 +5,9 @@ using Tether.Contracts;
 namespace Tether.Grains;
 
 /// <summary>
-/// Puts shard <c>i</c> of room <c>r</c> on silo <c>(Hash(r) + i) mod n</c> of the compatible silos sorted by address.
-/// <para>
-/// Orleans' hash-based placement hashes each shard's id on its own, so one room's shards landed on silos at random:
-/// with 8 shards on 3 silos one silo often got 6 and about one room in eight left a silo with none. Consecutive
-/// silos give every silo <c>floor(S/n)</c> or <c>ceil(S/n)</c> of a room's <c>S</c> shards, and when shards are at
-/// least as many as silos every silo gets one. A split's new half (index <c>i + 2^d</c>) goes to another silo than
-/// the half it came from unless <c>2^d</c> is a multiple of <c>n</c>; then both halves share the silo, but so does
-/// every shard whose hash has the same low bits, and the silos' shares stay exactly equal.
-/// The room's hash turns the start, so that many rooms with fewer shards than silos do not all crowd the first.
-/// </para>
-/// <para>
-/// Every silo computes the same answer: the hash is stable across processes and the order is the silos' own
-/// (<see cref="SiloAddress"/> is comparable). Orleans places at activation, so a shard stays where it is while it
-/// lives; a shard whose silo died is placed again by the same rule over the silos alive then.
-/// </para>
+/// Puts shard <c>i</c> of room <c>r</c> on silo <c>(Hash(r) + i) mod n</c> of the compatible silos sorted by address,
+/// so each room's shards are spread evenly and every silo computes the same answer (see
+/// <c>docs/decisions/room-shard-placement.md</c>).
 /// </summary>
 public sealed class RoomShardPlacementDirector : IPlacementDirector
 {

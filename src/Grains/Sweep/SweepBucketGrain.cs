@@ -304,10 +304,4 @@ public sealed partial class SweepBucketGrain(
     }
 
     private IConnectionGrain Connection(string id) => GrainFactory.Connection(id);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sweeping connection {ConnectionId} failed; it is checked again at the next pass")]
-    private partial void LogSweepFailed(Exception exception, string connectionId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing sweep bucket {Bucket} failed; its removals are written with its next change")]
-    private partial void LogWriteFailed(Exception exception, string bucket);
 }

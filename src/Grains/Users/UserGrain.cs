@@ -7,6 +7,8 @@ public sealed class UserGrain(
     [PersistentState("user", TetherStorage.Name)] IPersistentState<UserState> state,
     IDeliveryDispatcher dispatcher) : Grain, IUserGrain
 {
+    private readonly Outbox _direct = Outbox.Direct(dispatcher);
+
     private HashSet<string> Connections => state.State.Connections;
 
     public async Task AddConnection(string connectionId)
@@ -27,11 +29,7 @@ public sealed class UserGrain(
         }
     }
 
-    public async Task<int> Deliver(OutboundMessage message)
-    {
-        await dispatcher.AdmitAsync(ConnectionGrain.DirectStream);
-        return dispatcher.Dispatch(message, ConnectionGrain.DirectStream, room: null, Connections, track: false).Recipients;
-    }
+    public async Task<int> Deliver(OutboundMessage message) => await _direct.AdmitAndPostAsync(message, Connections);
 
     public Task<IReadOnlyList<string>> GetConnections() =>
         Task.FromResult<IReadOnlyList<string>>([.. Connections.Order(StringComparer.Ordinal)]);

@@ -131,7 +131,7 @@ public sealed class DeliveryDispatcherTests
         dispatcher.Dispatch(Message("busy"), "room:busy", "busy", Enumerable.Range(0, 50).Select(i => $"b{i}"), track: false);
         var busy = dispatcher.AdmitAsync("room:busy").AsTask();
         Assert.True(dispatcher.AdmitAsync("room:quiet").AsTask().IsCompletedSuccessfully, "a stream with nothing queued must never wait");
-        Assert.True(dispatcher.AdmitAsync(ConnectionGrain.DirectStream).AsTask().IsCompletedSuccessfully);
+        Assert.True(dispatcher.AdmitAsync(Outbox.DirectStream).AsTask().IsCompletedSuccessfully);
         Assert.False(busy.IsCompleted);
 
         // Let posts finish until fewer than 10 are queued: the busy stream is let in, without waiting for the rest.

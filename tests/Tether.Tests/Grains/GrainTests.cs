@@ -57,7 +57,7 @@ public sealed class GrainTests(ClusterFixture fixture)
         Assert.False(await Room("lobby").IsMember(id));
         Assert.Empty(await fixture.Grains.GetGrain<IUserGrain>(user).GetConnections());
         var reply = await Connection(id).Handle(new SendToRoom(null, "\"hi\"", true));
-        Assert.Equal("unknown_connection", reply.ErrorCode);
+        Assert.Equal("unknown_connection", Assert.IsType<ErrorReply>(reply).Code);
     }
 
     [Fact]
@@ -71,8 +71,7 @@ public sealed class GrainTests(ClusterFixture fixture)
         var reply = await Connection(sender).Handle(new SendToRoom(room, "{\"text\":\"hi\",\"n\":[1,2]}", Echo: true));
         await fixture.DrainAsync();
 
-        Assert.Equal("sent", reply.Type);
-        Assert.Equal(2, reply.Recipients);
+        Assert.Equal(2, Assert.IsType<Sent>(reply).Recipients);
         foreach (var id in new[] { sender, other })
         {
             var message = Assert.Single(Received(id, "message"));
@@ -80,7 +79,7 @@ public sealed class GrainTests(ClusterFixture fixture)
             Assert.Equal(sender, message.GetProperty("from").GetString());
             Assert.Equal("bob", message.GetProperty("user").GetString());
             Assert.Equal("{\"text\":\"hi\",\"n\":[1,2]}", message.GetProperty("body").GetRawText());
-            Assert.Equal(reply.MessageId, message.GetProperty("id").GetString());
+            Assert.Equal(Assert.IsType<Sent>(reply).MessageId, message.GetProperty("id").GetString());
             Assert.True(DateTimeOffset.TryParse(message.GetProperty("sentAt").GetString(), out _));
         }
         Assert.Empty(Received(outsider, "message"));
@@ -96,7 +95,7 @@ public sealed class GrainTests(ClusterFixture fixture)
         var reply = await Connection(sender).Handle(new SendToRoom(room, "1", Echo: false));
         await fixture.DrainAsync();
 
-        Assert.Equal(1, reply.Recipients);
+        Assert.Equal(1, Assert.IsType<Sent>(reply).Recipients);
         Assert.Empty(Received(sender, "message"));
         Assert.Single(Received(other, "message"));
     }
@@ -106,9 +105,9 @@ public sealed class GrainTests(ClusterFixture fixture)
     {
         var id = await ConnectAsync();
         var reply = await Connection(id).Handle(new SendToRoom(NewRoom(), "1", true));
-        Assert.Equal((403, "not_in_room"), (reply.Status, reply.ErrorCode));
+        Assert.Equal((403, "not_in_room"), (reply.Status, Assert.IsType<ErrorReply>(reply).Code));
         var leave = await Connection(id).Handle(new LeaveRoom(NewRoom()));
-        Assert.Equal("not_in_room", leave.ErrorCode);
+        Assert.Equal("not_in_room", Assert.IsType<ErrorReply>(leave).Code);
     }
 
     [Fact]
@@ -122,7 +121,7 @@ public sealed class GrainTests(ClusterFixture fixture)
         await Connection(second).Handle(new LeaveRoom(room));
         await fixture.DrainAsync();
 
-        Assert.Equal((200, "joined", 2), (joined.Status, joined.Type, joined.Members!.Value));
+        Assert.Equal((200, 2), (joined.Status, Assert.IsType<Joined>(joined).Members));
         var notices = Received(first, "presence");
         Assert.Equal(["join", "leave"], notices.Select(n => n.GetProperty("event").GetString()!).ToArray());
         Assert.All(notices, n => Assert.Equal(second, n.GetProperty("connectionId").GetString()));
@@ -158,9 +157,9 @@ public sealed class GrainTests(ClusterFixture fixture)
         var toNobody = await Connection(sender).Handle(new SendDirect("nobodyHere0=", null, "1"));
         await fixture.DrainAsync();
 
-        Assert.Equal(1, toConnection.Recipients);
-        Assert.Equal(2, toUser.Recipients);
-        Assert.Equal((404, "recipient_not_found"), (toNobody.Status, toNobody.ErrorCode));
+        Assert.Equal(1, Assert.IsType<Sent>(toConnection).Recipients);
+        Assert.Equal(2, Assert.IsType<Sent>(toUser).Recipients);
+        Assert.Equal((404, "recipient_not_found"), (toNobody.Status, Assert.IsType<ErrorReply>(toNobody).Code));
         var phoneMessages = Received(phone, "message");
         Assert.Equal(["\"psst\"", "\"all of you\""], phoneMessages.Select(m => m.GetProperty("body").GetRawText()).ToArray());
         Assert.All(phoneMessages, m => Assert.Equal(JsonValueKind.Null, m.GetProperty("room").ValueKind));
@@ -180,7 +179,7 @@ public sealed class GrainTests(ClusterFixture fixture)
         });
         var replies = await Task.WhenAll(sends).WaitAsync(TimeSpan.FromSeconds(20));
 
-        Assert.All(replies, r => Assert.Equal("sent", r.Type));
+        Assert.All(replies, r => Assert.IsType<Sent>(r));
     }
 
     [Fact]
@@ -204,7 +203,7 @@ public sealed class GrainTests(ClusterFixture fixture)
 
         var next = await Connection(sender).Handle(new SendToRoom(room, "2", true));
         await fixture.DrainAsync();
-        Assert.Equal(1, next.Recipients);
+        Assert.Equal(1, Assert.IsType<Sent>(next).Recipients);
         Assert.Equal(postsBefore + 1, fixture.Gateway.Emulator.Stats.Gone);
     }
 
@@ -310,10 +309,10 @@ public sealed class GrainTests(ClusterFixture fixture)
             var little = await Connection(listener).Handle(new SendToRoom(small, "\"small\"", true));
 
             await fixture.Connections.WaitUntilAsync(() => fixture.Connections.ReceivedCount(listener) > 0, TimeSpan.FromSeconds(20));
-            var bigDeliveredWhenSmallArrived = members.Count(m => Received(m, "message").Any(e => e.GetProperty("id").GetString() == broadcast.MessageId));
+            var bigDeliveredWhenSmallArrived = members.Count(m => Received(m, "message").Any(e => e.GetProperty("id").GetString() == Assert.IsType<Sent>(broadcast).MessageId));
 
-            Assert.Equal((200, 201, 1), (broadcast.Recipients!.Value, second.Recipients!.Value, little.Recipients!.Value));
-            Assert.Equal("joined", joined.Type);
+            Assert.Equal((200, 201, 1), (Assert.IsType<Sent>(broadcast).Recipients, Assert.IsType<Sent>(second).Recipients, Assert.IsType<Sent>(little).Recipients));
+            Assert.IsType<Joined>(joined);
             Assert.True(bigDeliveredWhenSmallArrived < 200,
                 $"the 1-member room's message waited for the whole 200-member fan-out ({bigDeliveredWhenSmallArrived} delivered first)");
             await fixture.DrainAsync();

@@ -174,7 +174,7 @@ public sealed class ShardHandOverTests(HandOverClusterFixture fixture)
         {
             // The small room queues "big" on its own silo; its posts wait at the gate.
             var first = await Connection(sender).Handle(new SendToRoom(room, JsonSerializer.Serialize(big), true));
-            Assert.Equal(4, first.Recipients);
+            Assert.Equal(4, Assert.IsType<Sent>(first).Recipients);
             await fixture.Gated.WaitUntilAsync(() => fixture.Gated.Waiting == 4, Patience);
 
             // The fifth member moves the room into shard 0 on the other silo; the join and the next message are
@@ -183,7 +183,7 @@ public sealed class ShardHandOverTests(HandOverClusterFixture fixture)
             await Connection(joiner).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
             Assert.Equal(shardSilo, await SiloOfAsync(fixture.Grains.GetGrain<IRoomShardGrain>(RoomShards.Key(room, 0))));
             var next = await Connection(sender).Handle(new SendToRoom(room, JsonSerializer.Serialize(second), true));
-            Assert.Equal(5, next.Recipients);
+            Assert.Equal(5, Assert.IsType<Sent>(next).Recipients);
             Assert.Equal(4, fixture.Gated.Waiting);
 
             // Whatever the shard's silo had to post now has been posted (without the fix: "second", overtaking "big").
@@ -224,7 +224,7 @@ public sealed class ShardHandOverTests(HandOverClusterFixture fixture)
         {
             // With echo off the sender is left out of "big"; the split must still wait for every post queued before it.
             var first = await Connection(sender).Handle(new SendToRoom(room, JsonSerializer.Serialize(big), false));
-            Assert.Equal(7, first.Recipients);
+            Assert.Equal(7, Assert.IsType<Sent>(first).Recipients);
             await fixture.Gated.WaitUntilAsync(() => fixture.Gated.Waiting == 7, Patience);
 
             fixture.Connections.Add(joiner);
@@ -275,7 +275,7 @@ public sealed class ShardHandOverTests(HandOverClusterFixture fixture)
             await JoinAsync(room, joiner);
 
             // Held: the shard answers at once.
-            Assert.Equal(5, (await Connection(sender).Handle(new SendToRoom(room, JsonSerializer.Serialize(second), true))).Recipients);
+            Assert.Equal(5, Assert.IsType<Sent>(await Connection(sender).Handle(new SendToRoom(room, JsonSerializer.Serialize(second), true))).Recipients);
             // Over Rooms:ShardHandOverMaxDeferredBytes: the publisher waits for the hand-over instead of growing the hold.
             last = Connection(sender).Handle(new SendToRoom(room, JsonSerializer.Serialize(third), true));
             // A second is time enough for a publish that wrongly does not wait to be answered; one that waits can never
@@ -289,7 +289,7 @@ public sealed class ShardHandOverTests(HandOverClusterFixture fixture)
             fixture.Gated.Open();
         }
 
-        Assert.Equal(5, (await last.WaitAsync(Patience)).Recipients);
+        Assert.Equal(5, Assert.IsType<Sent>(await last.WaitAsync(Patience)).Recipients);
         await fixture.Connections.WaitUntilAsync(() => members.All(m => Bodies(m, big, second, third).Length == 3), Patience);
         await fixture.DrainAsync();
         Assert.All(members, m => Assert.Equal([big, second, third], Bodies(m, big, second, third)));

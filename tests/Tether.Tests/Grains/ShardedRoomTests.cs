@@ -70,7 +70,7 @@ public sealed class ShardedRoomTests(ClusterFixture fixture)
         for (var i = 0; i < 20; i++)
         {
             var reply = await sender.Handle(new SendToRoom(room, $"{i}", Echo: true));
-            Assert.Equal(60, reply.Recipients);
+            Assert.Equal(60, Assert.IsType<Sent>(reply).Recipients);
         }
         await fixture.DrainAsync();
 

@@ -146,7 +146,7 @@ public sealed class SweepIndexTests(ClusterFixture fixture)
         Assert.Equal([room], (await fixture.Grains.GetGrain<IConnectionGrain>(ids[0]).GetSnapshot())!.Rooms.Where(r => r != "lobby"));
         var reply = await fixture.Grains.GetGrain<IConnectionGrain>(ids[0]).Handle(new SendToRoom(room, "\"after reactivation\"", true));
         Assert.Equal(200, reply.Status);
-        Assert.Equal(3, reply.Recipients);
+        Assert.Equal(3, Assert.IsType<Sent>(reply).Recipients);
 
         // A removal is written shortly after; once written, it survives the bucket's next reactivation too.
         await fixture.Grains.GetGrain<IConnectionGrain>(ids[1]).Disconnect("test");
@@ -190,7 +190,7 @@ public sealed class DeactivateAfterConnectTests(ClusterFixture fixture)
 
         var reply = await fixture.Grains.GetGrain<IConnectionGrain>(ids[0]).Handle(new SendToRoom(room, "\"after connect\"", true));
         Assert.Equal(200, reply.Status);
-        Assert.Equal(3, reply.Recipients);
+        Assert.Equal(3, Assert.IsType<Sent>(reply).Recipients);
         await fixture.DrainAsync();
         Assert.All(ids, id => Assert.Contains(fixture.Connections.Received(id), m => m.Contains("after connect", StringComparison.Ordinal)));
         Assert.Contains(room, (await fixture.Grains.GetGrain<IConnectionGrain>(ids[1]).GetSnapshot())!.Rooms);
@@ -305,7 +305,7 @@ public sealed class SweepIndexPassTests(SweepIndexClusterFixture fixture)
 
         var reply = await fixture.Grains.GetGrain<IConnectionGrain>(ids[0]).Handle(new SendToRoom(room, "\"still here\"", true));
         Assert.Equal(200, reply.Status);
-        Assert.Equal(3, reply.Recipients);
+        Assert.Equal(3, Assert.IsType<Sent>(reply).Recipients);
         await fixture.DrainAsync();
         Assert.All(ids, id => Assert.Contains(fixture.Connections.Received(id), m => m.Contains("still here", StringComparison.Ordinal)));
         Assert.True(await SweepIndex.Bucket(fixture.Grains, ids[2], at).Contains(ids[2]));

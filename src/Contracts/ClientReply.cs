@@ -1,0 +1,37 @@
+namespace Tether.Contracts;
+
+/// <summary>
+/// The reply to the sender of a client message (see <c>docs/protocol.md</c>). <see cref="Status"/> is the HTTP status
+/// of the integration response.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("tether.ClientReply")]
+public abstract record ClientReply([property: Id(0)] int Status);
+
+/// <summary><c>joined</c>: the connection is in <paramref name="Room"/>, which now has <paramref name="Members"/> members.</summary>
+[GenerateSerializer, Immutable, Alias("tether.Joined")]
+public sealed record Joined(
+    [property: Id(0)] string Room,
+    [property: Id(1)] int Members) : ClientReply(200);
+
+/// <summary><c>left</c>.</summary>
+[GenerateSerializer, Immutable, Alias("tether.Left")]
+public sealed record Left([property: Id(0)] string Room) : ClientReply(200);
+
+/// <summary>
+/// <c>sent</c>: to a room (<paramref name="Room"/> set), or directly to a connection or a user (<paramref name="Room"/>
+/// null, <paramref name="ConnectionId"/> or <paramref name="User"/> set).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("tether.Sent")]
+public sealed record Sent(
+    [property: Id(0)] string? Room,
+    [property: Id(1)] string MessageId,
+    [property: Id(2)] int Recipients,
+    [property: Id(3)] string? ConnectionId = null,
+    [property: Id(4)] string? User = null) : ClientReply(200);
+
+/// <summary><c>error</c>, with a stable <paramref name="Code"/> and a message for people.</summary>
+[GenerateSerializer, Immutable, Alias("tether.ErrorReply")]
+public sealed record ErrorReply(
+    int Status,
+    [property: Id(0)] string Code,
+    [property: Id(1)] string Message) : ClientReply(Status);

@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace Tether.Grains;
+
+public sealed partial class RoomShardGrain
+{
+    [LoggerMessage(1101, LogLevel.Warning, "Shard {Shard} waited {Timeout} for {Predecessor}'s queued posts and posts anyway: a sender's next message may overtake its previous one", EventName = "HandOverTimedOut")]
+    private partial void LogHandOverTimedOut(string shard, string predecessor, TimeSpan timeout);
+
+    [LoggerMessage(1102, LogLevel.Warning, "Shard {Shard} could not ask {Predecessor} about its queued posts and posts anyway: order across the hand-over is best effort", EventName = "HandOverFailed")]
+    private partial void LogHandOverFailed(Exception exception, string shard, string predecessor);
+
+    [LoggerMessage(1103, LogLevel.Warning, "Shard {Shard} holds {Bytes} bytes in {Count} messages during a hand-over: publishes wait for it (raise Rooms__ShardHandOverMaxDeferredBytes if this is common)", EventName = "HeldTooMuch")]
+    private partial void LogHeldTooMuch(string shard, long bytes, int count);
+
+    [LoggerMessage(1104, LogLevel.Warning, "Shard {Shard} deactivated ({Reason}) during a hand-over: its {Count} held messages are posted now, in best-effort order", EventName = "PostedAtDeactivation")]
+    private partial void LogPostedAtDeactivation(string shard, int count, string reason);
+}
