@@ -24,7 +24,8 @@ public static class TetherMemoryFootprint
             (o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
 
     /// <summary>
-    /// The grain directory's cache (<c>Orleans:DirectoryCache</c>: <c>CachingStrategy</c>, <c>CacheSize</c>, ... of Orleans' <c>GrainDirectoryOptions</c>; not <c>Orleans:GrainDirectory</c>, where Orleans looks for directory providers).
+    /// The grain directory's cache (<c>Orleans__DirectoryCache__*</c>: <c>CachingStrategy</c>, <c>CacheSize</c>, ... of Orleans'
+    /// <c>GrainDirectoryOptions</c>; not <c>Orleans__GrainDirectory</c>, where Orleans looks for directory providers).
     /// The cache remembers where grains live so calls to grains on other silos skip a directory lookup; Orleans keeps an
     /// entry (about 450 bytes) for every grain ever called, up to a million, even after the grain was collected. A
     /// single silo (<paramref name="singleSilo"/>: the embedded shape) owns the whole directory, so every lookup is
@@ -38,6 +39,6 @@ public static class TetherMemoryFootprint
             silo.Services.Configure<GrainDirectoryOptions>(o => o.CachingStrategy = GrainDirectoryOptions.CachingStrategyType.None);
         }
         // After our default, so an operator's setting wins.
-        silo.Services.Configure<GrainDirectoryOptions>(configuration.GetSection("Orleans:DirectoryCache"));
+        silo.Services.Configure<GrainDirectoryOptions>(configuration.GetSection($"{OrleansHostOptions.Section}:DirectoryCache"));
     }
 }
