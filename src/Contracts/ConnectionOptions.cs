@@ -37,11 +37,9 @@ public sealed class ConnectionOptions
 
     /// <summary>
     /// Whether a connection's grain leaves memory as soon as its <c>/connect</c> has been answered, instead of after
-    /// <see cref="IdleActivationAge"/>. Broadcasts never call connection grains (rooms post to API Gateway directly),
-    /// so most connections need their grain again only when their client sends something; meanwhile an activation costs
-    /// about 2.3 KB, more than everything else a connection keeps. With this on (the default), a connect storm of
-    /// 100,000 connections holds 100,000 stored states rather than 100,000 activations, and the first message of each
-    /// connection pays one storage read to reactivate it.
+    /// <see cref="IdleActivationAge"/>. Broadcasts never call connection grains (rooms post to API Gateway directly), and
+    /// an activation costs more than everything else a connection keeps (docs/performance.md); the first message of
+    /// each connection then pays one storage read to reactivate it.
     /// </summary>
     public bool DeactivateAfterConnect { get; set; } = true;
 }
