@@ -28,7 +28,7 @@ public static class TetherSiloExtensions
         silo.AddTetherDirectoryCache(configuration, singleSilo: embedded);
         services.AddValidatedOptions<DeliveryOptions, DeliveryOptionsValidator>(configuration.GetSection(DeliveryOptions.Section));
         services.AddOptions<ManagementApiOptions>().Configure(o => ManagementApiOptions.Bind(configuration, o)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ManagementApiOptions>, ManagementApiOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ManagementApiOptions>>(new ManagementApiOptionsValidator(endpointRequired: !embedded)));
         services.TryAddTimeProvider();
         services.AddTetherMetrics();
         silo.AddActivityPropagation();

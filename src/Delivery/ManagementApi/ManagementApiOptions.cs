@@ -54,14 +54,52 @@ public sealed class ManagementApiOptions
     private static string? FirstNonBlank(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
 }
 
-public sealed class ManagementApiOptionsValidator : IValidateOptions<ManagementApiOptions>
+/// <summary>
+/// Refuses Management API settings that cannot work. <paramref name="endpointRequired"/>: only the embedded default may
+/// leave the endpoint unset (it posts to the local gateway).
+/// </summary>
+public sealed class ManagementApiOptionsValidator(bool endpointRequired) : IValidateOptions<ManagementApiOptions>
 {
+    internal const string MissingEndpoint =
+        "No Management API endpoint is configured. Set ManagementApi__Endpoint (or RESPONSE_MESSAGE_URL) to the API's connection URL, " +
+        "https://{api-id}.execute-api.{region}.amazonaws.com/{stage}.";
+
     public ValidateOptionsResult Validate(string? name, ManagementApiOptions options)
     {
         var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.Endpoint))
+        {
+            if (endpointRequired) problems.Add(MissingEndpoint);
+        }
+        else if (EndpointProblem(options.Endpoint) is { } problem)
+        {
+            problems.Add(problem);
+        }
         if (options.MaxRetryAttempts is < 0 or > 20) problems.Add("ManagementApi__MaxRetryAttempts must be 0 to 20.");
         if (options.BreakerFailureRatio is not (>= 0.01 and <= 1.0)) problems.Add("ManagementApi__BreakerFailureRatio must be 0.01 to 1.");
         if (options.BreakerMinimumThroughput < 2) problems.Add("ManagementApi__BreakerMinimumThroughput must be at least 2.");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    /// <summary>The endpoint as an absolute URL, or null when unset or not one.</summary>
+    internal static Uri? Parse(string? endpoint) =>
+        !string.IsNullOrWhiteSpace(endpoint) && Uri.TryCreate(endpoint.Trim(), UriKind.Absolute, out var uri) &&
+        (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp) ? uri : null;
+
+    private static string? EndpointProblem(string endpoint)
+    {
+        if (Parse(endpoint) is not { } uri)
+        {
+            return $"ManagementApi__Endpoint '{endpoint}' is not an absolute http(s) URL. Expected https://{{api-id}}.execute-api.{{region}}.amazonaws.com/{{stage}}.";
+        }
+        if (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
+        {
+            return $"ManagementApi__Endpoint '{endpoint}' must not have a query string or fragment.";
+        }
+        var path = uri.AbsolutePath.TrimEnd('/');
+        if (path.EndsWith(ManagementApiSetup.ConnectionsSuffix, StringComparison.OrdinalIgnoreCase)) path = path[..^ManagementApiSetup.ConnectionsSuffix.Length];
+        return path.Length == 0 && ManagementApiSetup.RegionFromHost(uri.Host) is not null
+            ? $"ManagementApi__Endpoint '{endpoint}' has no stage. API Gateway answers 403 without it: use https://{uri.Host}/{{stage}}."
+            : null;
     }
 }

@@ -13,6 +13,9 @@ public static partial class ManagementApiSetup
 {
     public const string DefaultRegion = "us-east-1";
 
+    /// <summary>Added per call; an endpoint configured with it would post to <c>/@connections/@connections/…</c>.</summary>
+    internal const string ConnectionsSuffix = "/@connections";
+
     public static ManagementApiTarget Resolve(ManagementApiOptions options, bool embedded, ILogger logger)
     {
         var endpoint = ResolveEndpoint(options, embedded, logger);
@@ -27,40 +30,16 @@ public static partial class ManagementApiSetup
         return new ManagementApiTarget(endpoint, region, credentials, source);
     }
 
+    /// <summary>The validated endpoint, or the local gateway's in the embedded default; a trailing <c>/@connections</c> is dropped.</summary>
     private static Uri ResolveEndpoint(ManagementApiOptions options, bool embedded, ILogger logger)
     {
-        var configured = string.IsNullOrWhiteSpace(options.Endpoint) ? null : options.Endpoint;
-        if (configured is null)
-        {
-            if (!embedded)
-            {
-                throw new InvalidOperationException(
-                    "No Management API endpoint is configured. Set RESPONSE_MESSAGE_URL (or ManagementApi__Endpoint) to the API's connection URL, " +
-                    "https://{api-id}.execute-api.{region}.amazonaws.com/{stage}.");
-            }
-            configured = LocalDevelopment.GatewayEndpoint;
-        }
-
-        if (!Uri.TryCreate(configured.Trim(), UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
-        {
-            throw new InvalidOperationException(
-                $"The Management API endpoint '{configured}' is not an absolute http(s) URL. Expected https://{{api-id}}.execute-api.{{region}}.amazonaws.com/{{stage}}.");
-        }
-        if (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
-        {
-            throw new InvalidOperationException($"The Management API endpoint '{configured}' must not have a query string or fragment.");
-        }
-
+        var uri = ManagementApiOptionsValidator.Parse(options.Endpoint)
+                  ?? (embedded ? new Uri(LocalDevelopment.GatewayEndpoint) : throw new InvalidOperationException(ManagementApiOptionsValidator.MissingEndpoint));
         var path = uri.AbsolutePath.TrimEnd('/');
-        if (path.EndsWith("/@connections", StringComparison.OrdinalIgnoreCase))
+        if (path.EndsWith(ConnectionsSuffix, StringComparison.OrdinalIgnoreCase))
         {
             LogConnectionsSuffixRemoved(logger);
-            path = path[..^"/@connections".Length];
-        }
-        if (path.Length == 0 && RegionFromHost(uri.Host) is not null)
-        {
-            throw new InvalidOperationException(
-                $"The Management API endpoint '{configured}' has no stage. API Gateway answers 403 without it: use https://{uri.Host}/{{stage}}.");
+            path = path[..^ConnectionsSuffix.Length];
         }
         return new UriBuilder(uri) { Path = path }.Uri;
     }
