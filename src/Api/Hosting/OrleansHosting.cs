@@ -14,6 +14,8 @@ internal static partial class OrleansHosting
 {
     private const string EmbeddedClusterId = "tether-embedded";
 
+    private const string ClusterLogCategory = "Tether.Cluster";
+
     /// <summary>Configures Orleans for the shape the configuration asks for; returns whether it is the embedded one.</summary>
     public static bool AddTetherOrleans(this WebApplicationBuilder builder)
     {
@@ -63,7 +65,7 @@ internal static partial class OrleansHosting
         }
         catch (Exception e) when (!context.Response.HasStarted && e is OrleansException or TimeoutException)
         {
-            LogClusterUnavailable(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OrleansHosting)),
+            LogClusterUnavailable(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(ClusterLogCategory),
                 e, context.Request.Method, context.Request.Path);
             await UnavailableAsync(context, "cluster_unavailable", "Cluster unavailable", "The cluster could not serve this request right now; retry shortly.");
         }
