@@ -270,7 +270,7 @@ internal sealed class ClusterPhase(
         ["ManagementApi__AccessKeyId"] = credentials.GetCredentials().AccessKey,
         ["ManagementApi__SecretAccessKey"] = credentials.GetCredentials().SecretKey,
         ["ManagementApi__Region"] = "us-east-1",
-        ["Management__ApiKeys__0"] = ApiKey,
+        ["Admin__ApiKeys__0"] = ApiKey,
         ["Rooms__Default"] = "",
         // As in the other phases: presence would turn each join into posts to the other members.
         ["Rooms__PresenceNotices"] = "false",

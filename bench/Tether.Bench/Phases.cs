@@ -557,7 +557,7 @@ internal sealed class Phases(
             ["AWS_ACCESS_KEY_ID"] = credentials.GetCredentials().AccessKey,
             ["AWS_SECRET_ACCESS_KEY"] = credentials.GetCredentials().SecretKey,
             ["Integration__Secrets__0"] = Secret,
-            ["Management__ApiKeys__0"] = ApiKey,
+            ["Admin__ApiKeys__0"] = ApiKey,
             ["Rooms__Default"] = "",
             // Presence notices would turn each join into posts to the other members; the seed has none either.
             ["Rooms__PresenceNotices"] = "false",

@@ -1,8 +1,10 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
-using Tether.LocalGateway;
+using Tether.Api.Integration;
 using Tether.Delivery;
+using Tether.Hosting;
+using Tether.LocalGateway;
 
 namespace Tether.Api;
 
@@ -15,22 +17,17 @@ public static class LocalGatewayHosting
     public static WebApplicationBuilder AddEmbeddedLocalGateway(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        var embedded = string.IsNullOrWhiteSpace(configuration.GetConnectionString("redis")) && !builder.Environment.IsProduction();
-        if (!embedded || !configuration.GetValue($"{LocalGatewayOptions.Section}:Enabled", true)) return builder;
+        if (TetherClusterExtensions.RedisConnectionString(configuration) is not null || builder.Environment.IsProduction()) return builder;
+        var section = configuration.GetSection(LocalGatewayOptions.Section);
+        // Whether the gateway runs decides what is registered, so this one value is bound before the container exists.
+        if (!(section.Get<LocalGatewayOptions>() ?? new LocalGatewayOptions()).Enabled) return builder;
 
-        builder.Services.AddOptions<LocalGatewayOptions>().Bind(configuration.GetSection(LocalGatewayOptions.Section))
-            .ValidateDataAnnotations()
-            .Validate(o => o.Port > 0, "LocalGateway:Port must be a port number (the Management API client is pointed at it).")
-            .Validate(o => o.IdleTimeout > TimeSpan.Zero && o.MaxLifetime > TimeSpan.Zero, "LocalGateway:IdleTimeout and MaxLifetime must be positive.")
-            .ValidateOnStart();
-
-        // Post where the gateway listens, unless the user pointed the Management API client elsewhere.
-        if (string.IsNullOrWhiteSpace(configuration[$"{ManagementApiOptions.Section}:Endpoint"]) && string.IsNullOrWhiteSpace(configuration["RESPONSE_MESSAGE_URL"]))
+        builder.Services.AddValidatedOptions<LocalGatewayOptions, LocalGatewayOptionsValidator>(section);
+        // Post where the gateway listens, unless ManagementApi__Endpoint (or RESPONSE_MESSAGE_URL) says otherwise.
+        builder.Services.AddOptions<ManagementApiOptions>().PostConfigure<IOptions<LocalGatewayOptions>>((management, gateway) =>
         {
-            var port = configuration.GetValue($"{LocalGatewayOptions.Section}:Port", 8080);
-            var stage = configuration[$"{LocalGatewayOptions.Section}:Stage"] ?? "local";
-            configuration.AddInMemoryCollection([new($"{ManagementApiOptions.Section}:Endpoint", $"http://localhost:{port}/{stage}")]);
-        }
+            if (string.IsNullOrWhiteSpace(management.Endpoint)) management.Endpoint = $"http://localhost:{gateway.Value.Port}/{gateway.Value.Stage}";
+        });
 
         builder.Services.AddSingleton<EmbeddedLocalGateway>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddedLocalGateway>());
@@ -38,9 +35,28 @@ public static class LocalGatewayHosting
     }
 }
 
+/// <summary>Refuses local gateway settings the embedded gateway cannot run with.</summary>
+internal sealed class LocalGatewayOptionsValidator : IValidateOptions<LocalGatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LocalGatewayOptions options)
+    {
+        var problems = new List<string>();
+        if (options.Port is < 1 or > 65535) problems.Add("LocalGateway__Port must be a port number, 1 to 65535 (the Management API client is pointed at it).");
+        if (!System.Text.RegularExpressions.Regex.IsMatch(options.Stage ?? "", "^[A-Za-z0-9_-]{1,128}$"))
+        {
+            problems.Add("LocalGateway__Stage must be 1 to 128 letters, digits, '-' or '_'.");
+        }
+        if (options.IdleTimeout <= TimeSpan.Zero || options.MaxLifetime <= TimeSpan.Zero)
+        {
+            problems.Add("LocalGateway__IdleTimeout and LocalGateway__MaxLifetime must be positive.");
+        }
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}
+
 /// <summary>Starts the gateway once the API listens (its address is the backend URL) and stops it with the API.</summary>
-public sealed class EmbeddedLocalGateway(
-    IOptions<LocalGatewayOptions> options, IConfiguration configuration, IServer server, IServiceProvider services, ILoggerFactory loggerFactory)
+public sealed partial class EmbeddedLocalGateway(
+    IOptions<LocalGatewayOptions> options, IOptions<IntegrationOptions> integration, IServer server, IServiceProvider services, ILoggerFactory loggerFactory)
     : IHostedLifecycleService, IAsyncDisposable
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Tether.LocalGateway");
@@ -54,12 +70,13 @@ public sealed class EmbeddedLocalGateway(
         var backend = settings.BackendUrl ?? OwnAddress();
         if (backend is null)
         {
-            _logger.LogInformation("The local gateway is not started: this host has no listening address (a test server?)");
+            LogNoListener();
             return;
         }
 
         // The integration secret the backend expects travels as the stage variable the template maps to the header.
-        var secret = configuration["Integration:Secrets:0"] ?? "";
+        var secrets = integration.Value.ConfiguredSecrets;
+        var secret = secrets.Count > 0 ? secrets[0] : "";
         var stageVariables = new Dictionary<string, string>(settings.StageVariables, StringComparer.Ordinal);
         stageVariables.TryAdd(LocalGatewayOptions.SecretStageVariable, secret);
 
@@ -80,11 +97,11 @@ public sealed class EmbeddedLocalGateway(
         Server = await LocalGatewayServer.StartAsync(effective, [credential], settings.Region ?? target.Region, loggerFactory);
         if (!string.Equals(target.Endpoint.ToString().TrimEnd('/'), Server.ConnectionUrl.ToString().TrimEnd('/'), StringComparison.OrdinalIgnoreCase))
         {
-            _logger.LogInformation("The Management API client posts to {Endpoint}, not to the local gateway (RESPONSE_MESSAGE_URL / ManagementApi:Endpoint is set)", target.Endpoint);
+            LogPostingElsewhere(target.Endpoint);
         }
     }
 
-    /// <summary>LocalGateway credentials if set, else the ones the backend signs with (contract §6).</summary>
+    /// <summary>LocalGateway credentials if set, else the ones the backend signs with, so the embedded pair always agrees.</summary>
     private static async Task<AcceptedCredential> AcceptedCredentialAsync(LocalGatewayOptions settings, ManagementApiTarget target)
     {
         if (!string.IsNullOrEmpty(settings.AccessKeyId) && !string.IsNullOrEmpty(settings.SecretAccessKey))

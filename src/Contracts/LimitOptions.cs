@@ -5,7 +5,7 @@ namespace Tether.Contracts;
 
 /// <summary>
 /// Per-connection and per-room limits (configuration section <c>Limits</c>), read by the API and the grains.
-/// Each refusal is a contract error reply; <c>0</c> turns a numeric limit off.
+/// Each refusal is an error reply to the client (docs/protocol.md); <c>0</c> turns a numeric limit off.
 /// </summary>
 public sealed class LimitOptions
 {
@@ -35,6 +35,9 @@ public sealed class LimitOptions
     /// <summary>How many messages a connection may send at once before <see cref="MessagesPerSecond"/> applies.</summary>
     public int MessageBurst { get; set; } = 100;
 
+    /// <summary>A room name pattern gets this long per name; a pathological pattern cannot stall a request.</summary>
+    internal static readonly TimeSpan RoomNameMatchTimeout = TimeSpan.FromMilliseconds(50);
+
     private Regex? _pattern;
 
     /// <summary>Whether <paramref name="name"/> is a room name under the fixed rules and these limits.</summary>
@@ -42,7 +45,7 @@ public sealed class LimitOptions
     {
         if (!RoomNames.IsValid(name) || name!.Length > MaxRoomNameLength) return false;
         if (string.IsNullOrEmpty(RoomNamePattern)) return true;
-        _pattern ??= new Regex(RoomNamePattern, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(50));
+        _pattern ??= new Regex(RoomNamePattern, RegexOptions.CultureInvariant, RoomNameMatchTimeout);
         try
         {
             return _pattern.IsMatch(name);
@@ -57,37 +60,46 @@ public sealed class LimitOptions
     public string RoomNameRule => string.IsNullOrEmpty(RoomNamePattern)
         ? $"A room name is 1 to {MaxRoomNameLength} characters without spaces, control or format characters."
         : $"A room name is 1 to {MaxRoomNameLength} characters matching {RoomNamePattern}.";
-
-    /// <summary>Why these settings cannot work, or null.</summary>
-    public string? Problem()
-    {
-        if (MaxMessageBytes is < 256 or > TetherStorage.MaxPayloadBytes)
-            return $"Limits:MaxMessageBytes must be 256 to {TetherStorage.MaxPayloadBytes} (API Gateway's limit).";
-        if (MaxRoomNameLength is < 1 or > RoomNames.MaxLength)
-            return $"Limits:MaxRoomNameLength must be 1 to {RoomNames.MaxLength}.";
-        if (MaxRoomsPerConnection < 0) return "Limits:MaxRoomsPerConnection must not be negative (0 = no limit).";
-        if (MaxMembersPerRoom < 0) return "Limits:MaxMembersPerRoom must not be negative (0 = no limit).";
-        if (MessagesPerSecond < 0 || double.IsNaN(MessagesPerSecond) || double.IsInfinity(MessagesPerSecond))
-            return "Limits:MessagesPerSecond must be a finite number, 0 or more (0 = no limit).";
-        if (MessagesPerSecond > 0 && MessageBurst < 1) return "Limits:MessageBurst must be at least 1 when Limits:MessagesPerSecond is set.";
-        if (!string.IsNullOrEmpty(RoomNamePattern))
-        {
-            try
-            {
-                _ = new Regex(RoomNamePattern, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(50));
-            }
-            catch (ArgumentException)
-            {
-                return "Limits:RoomNamePattern is not a valid regular expression.";
-            }
-        }
-        return null;
-    }
 }
 
-/// <summary>Refuses to start with limits that cannot work, saying which one and why.</summary>
+/// <summary>Refuses limits that cannot work, saying which one and why.</summary>
 public sealed class LimitOptionsValidator : IValidateOptions<LimitOptions>
 {
-    public ValidateOptionsResult Validate(string? name, LimitOptions options) =>
-        options.Problem() is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
+    public ValidateOptionsResult Validate(string? name, LimitOptions options)
+    {
+        var problems = new List<string>();
+        if (options.MaxMessageBytes is < 256 or > TetherStorage.MaxPayloadBytes)
+        {
+            problems.Add($"Limits__MaxMessageBytes must be 256 to {TetherStorage.MaxPayloadBytes} (API Gateway's limit).");
+        }
+        if (options.MaxRoomNameLength is < 1 or > RoomNames.MaxLength) problems.Add($"Limits__MaxRoomNameLength must be 1 to {RoomNames.MaxLength}.");
+        if (options.MaxRoomsPerConnection < 0) problems.Add("Limits__MaxRoomsPerConnection must not be negative (0 = no limit).");
+        if (options.MaxMembersPerRoom < 0) problems.Add("Limits__MaxMembersPerRoom must not be negative (0 = no limit).");
+        if (options.MessagesPerSecond < 0 || !double.IsFinite(options.MessagesPerSecond))
+        {
+            problems.Add("Limits__MessagesPerSecond must be a finite number, 0 or more (0 = no limit).");
+        }
+        else if (options.MessagesPerSecond > 0 && options.MessageBurst < 1)
+        {
+            problems.Add("Limits__MessageBurst must be at least 1 when Limits__MessagesPerSecond is set.");
+        }
+        if (!string.IsNullOrEmpty(options.RoomNamePattern) && !IsRegex(options.RoomNamePattern))
+        {
+            problems.Add("Limits__RoomNamePattern is not a valid regular expression.");
+        }
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    private static bool IsRegex(string pattern)
+    {
+        try
+        {
+            _ = new Regex(pattern, RegexOptions.CultureInvariant, LimitOptions.RoomNameMatchTimeout);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
 }

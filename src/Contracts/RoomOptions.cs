@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Tether.Contracts;
 
 /// <summary>Room behaviour (configuration section <c>Rooms</c>).</summary>
@@ -5,8 +7,10 @@ public sealed class RoomOptions
 {
     public const string Section = "Rooms";
 
+    public const string DefaultRoomName = "lobby";
+
     /// <summary>The room every connection joins at <c>$connect</c>; empty turns it off.</summary>
-    public string? Default { get; set; } = "lobby";
+    public string? Default { get; set; } = DefaultRoomName;
 
     /// <summary>Whether joins and leaves of named rooms are announced to the other members.</summary>
     public bool PresenceNotices { get; set; } = true;
@@ -44,46 +48,25 @@ public sealed class RoomOptions
     public string? DefaultRoom => string.IsNullOrWhiteSpace(Default) ? null : Default;
 }
 
-/// <summary>Connection behaviour (configuration section <c>Connections</c>).</summary>
-public sealed class ConnectionOptions
+/// <summary>Refuses room settings that cannot work, naming the setting as an operator sets it.</summary>
+public sealed class RoomOptionsValidator : IValidateOptions<RoomOptions>
 {
-    public const string Section = "Connections";
-
-    /// <summary>
-    /// After <c>/connect</c> accepts a connection, API Gateway still answers 410 to posts until it has finished the
-    /// <c>$connect</c> (up to its 29 s integration timeout). A 410 inside this window is checked again after it ends.
-    /// </summary>
-    public TimeSpan ConnectGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>
-    /// How often each connection is checked with API Gateway (GetConnection) in case its <c>$disconnect</c> never came
-    /// (API Gateway sends it best effort). The checks are driven by the sweep index: one durable reminder per bucket
-    /// of connections accepted in the same minute, so they survive silo failures; a bucket spreads its checks over
-    /// half an interval.
-    /// </summary>
-    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(30);
-
-    /// <summary>API Gateway closes every connection after 2 hours: one older than this is dropped without asking.</summary>
-    public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromHours(2);
-
-    /// <summary>At most this many sweep checks per second per silo, so a burst of due checks cannot flood API Gateway.</summary>
-    public int SweepChecksPerSecond { get; set; } = 20;
-
-    /// <summary>
-    /// How long a connection's grain stays in memory without calls before Orleans collects it. Its state is stored,
-    /// so an idle connection costs its stored state and memberships, not an activation; its next message reactivates
-    /// it (one storage read). Must be longer than Orleans' collection quantum (<c>Orleans:GrainCollection:CollectionQuantum</c>,
-    /// default 1 minute) and than <see cref="ConnectGracePeriod"/>.
-    /// </summary>
-    public TimeSpan IdleActivationAge { get; set; } = TimeSpan.FromMinutes(2);
-
-    /// <summary>
-    /// Whether a connection's grain leaves memory as soon as its <c>/connect</c> has been answered, instead of after
-    /// <see cref="IdleActivationAge"/>. Broadcasts never call connection grains (rooms post to API Gateway directly),
-    /// so most connections need their grain again only when their client sends something; meanwhile an activation costs
-    /// about 2.3 KB, more than everything else a connection keeps. With this on (the default), a connect storm of
-    /// 100,000 connections holds 100,000 stored states rather than 100,000 activations, and the first message of each
-    /// connection pays one storage read to reactivate it.
-    /// </summary>
-    public bool DeactivateAfterConnect { get; set; } = true;
+    public ValidateOptionsResult Validate(string? name, RoomOptions options)
+    {
+        var problems = new List<string>();
+        if (options.DefaultRoom is { } room && !RoomNames.IsValid(room)) problems.Add("Rooms__Default is not a valid room name.");
+        if (options.PresenceMaxMembers < 0) problems.Add("Rooms__PresenceMaxMembers must not be negative.");
+        if (options.ShardThreshold < 1) problems.Add("Rooms__ShardThreshold must be at least 1.");
+        if (options.InitialShards is < 1 or > RoomShards.MaxShards || !int.IsPow2(options.InitialShards))
+        {
+            problems.Add($"Rooms__InitialShards must be a power of two between 1 and {RoomShards.MaxShards}.");
+        }
+        if (options.ShardCapacity < 2) problems.Add("Rooms__ShardCapacity must be at least 2.");
+        if (options.ShardHandOverTimeout <= TimeSpan.Zero || options.ShardHandOverTimeout > RoomShards.MaxHandOverTimeout)
+        {
+            problems.Add($"Rooms__ShardHandOverTimeout must be positive and at most {RoomShards.MaxHandOverTimeout}.");
+        }
+        if (options.ShardHandOverMaxDeferredBytes < 0) problems.Add("Rooms__ShardHandOverMaxDeferredBytes must not be negative.");
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
 }

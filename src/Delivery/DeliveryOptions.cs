@@ -1,4 +1,4 @@
-using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Tether.Delivery;
 
@@ -7,8 +7,9 @@ public sealed class DeliveryOptions
 {
     public const string Section = "Delivery";
 
+    public static readonly TimeSpan DefaultDrainTimeout = TimeSpan.FromSeconds(20);
+
     /// <summary>At most this many Management API posts are in flight per silo.</summary>
-    [Range(1, 10_000)]
     public int MaxConcurrency { get; set; } = 128;
 
     /// <summary>
@@ -17,7 +18,6 @@ public sealed class DeliveryOptions
     /// instead of a backlog growing without limit. A stream with nothing queued (a quiet room, a direct message) is
     /// never held. 0 turns this off.
     /// </summary>
-    [Range(0, 10_000_000)]
     public int MaxQueued { get; set; } = 4096;
 
     /// <summary>The longest a sender waits for the queue to fall below <see cref="MaxQueued"/>; after that its posts are queued anyway.</summary>
@@ -27,8 +27,19 @@ public sealed class DeliveryOptions
     public TimeSpan GoneMemory { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>On shutdown, how long queued deliveries may take to drain before they are abandoned.</summary>
-    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
+    public TimeSpan DrainTimeout { get; set; } = DefaultDrainTimeout;
 
     /// <summary>How long a finished <c>?wait=true</c> summary is kept for its waiter.</summary>
     public TimeSpan TrackedSummaryRetention { get; set; } = TimeSpan.FromMinutes(2);
+}
+
+public sealed class DeliveryOptionsValidator : IValidateOptions<DeliveryOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DeliveryOptions options)
+    {
+        var problems = new List<string>();
+        if (options.MaxConcurrency is < 1 or > 10_000) problems.Add("Delivery__MaxConcurrency must be 1 to 10000.");
+        if (options.MaxQueued is < 0 or > 10_000_000) problems.Add("Delivery__MaxQueued must be 0 (off) to 10000000.");
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
 }

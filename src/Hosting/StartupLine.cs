@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,12 +14,19 @@ namespace Tether.Hosting;
 /// <param name="OpenApiPath">Where the OpenAPI document is served, if this host serves one.</param>
 public sealed record TetherHostDescription(string Role, string Mode, string? OpenApiPath = null);
 
+/// <summary>How this host's integration endpoints are protected, for the start line; registered by the host that serves them.</summary>
+public interface IIntegrationSecurityStatus
+{
+    /// <summary>Counts and yes/no only, never a secret.</summary>
+    string Describe();
+}
+
 /// <summary>
 /// Logs one line once the host has started, saying everything an operator checks first: mode, where it listens,
 /// where it posts, and the state of authentication (counts and yes/no only, never a secret).
 /// </summary>
 internal sealed partial class StartupLine(
-    TetherHostDescription host, IServiceProvider services, IConfiguration configuration,
+    TetherHostDescription host, IServiceProvider services, IOptions<AdminOptions> admin, IOptions<TelemetryOptions> telemetry,
     IHostApplicationLifetime lifetime, ILogger<StartupLine> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -38,22 +44,12 @@ internal sealed partial class StartupLine(
         var management = services.GetService<ManagementApiTarget>() is { } target
             ? target.Endpoint.ToString().TrimEnd('/')
             : "(not posting from this process)";
-        var secrets = configuration.GetSection("Integration:Secrets").GetChildren().Count(c => !string.IsNullOrEmpty(c.Value));
-        var keys = services.GetService<IOptions<ApiKeyOptions>>()?.Value.Configured.Count
-                   ?? configuration.GetSection("Management:ApiKeys").GetChildren().Count(c => !string.IsNullOrEmpty(c.Value));
-        var dashboard = services.GetService<TetherDashboardOptions>()?.Path ?? "off";
-        var telemetry = services.GetService<IOptions<TelemetryOptions>>()?.Value.Describe(configuration) ?? "none";
+        var integration = services.GetService<IIntegrationSecurityStatus>()?.Describe() ?? "n/a (no integration endpoints)";
+        var dashboard = TetherDashboard.MappedPath(services) ?? "off";
 
-        LogStarted(host.Role, host.Mode, listening, management,
-            secrets == 0 ? "not configured (any caller is accepted)" : $"{secrets} configured",
-            keys, dashboard, host.OpenApiPath ?? "off", telemetry);
+        LogStarted(host.Role, host.Mode, listening, management, integration, admin.Value.ConfiguredKeys.Count, dashboard,
+            host.OpenApiPath ?? "off", telemetry.Value.Describe());
     }
-
-    [LoggerMessage(Level = LogLevel.Information,
-        Message = "Tether {Role} started: mode {Mode}; listening on {Addresses}; Management API {ManagementUrl}; integration secret {IntegrationSecret}; " +
-                  "management API keys {ApiKeyCount}; health /health/live, /health/ready; dashboard {Dashboard}; OpenAPI {OpenApi}; telemetry export {Telemetry}")]
-    private partial void LogStarted(string role, string mode, string addresses, string managementUrl, string integrationSecret,
-        int apiKeyCount, string dashboard, string openApi, string telemetry);
 }
 
 public static class StartupLineExtensions

@@ -1,33 +1,35 @@
-using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using StackExchange.Redis;
 using Tether.Contracts;
+using Tether.Delivery;
 
 namespace Tether.Hosting;
 
 /// <summary>
 /// The production shape: silos that cluster, store grain state and keep reminders in Redis
-/// (<c>ConnectionStrings:redis</c>), and API nodes that join as Orleans clients.
+/// (<c>ConnectionStrings__redis</c>), and API nodes that join as Orleans clients.
 /// </summary>
 public static class TetherClusterExtensions
 {
+    /// <summary>Beyond the dispatcher's drain, the time a silo needs to deactivate its grains and leave the cluster.</summary>
+    private static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(30);
+
     /// <summary>The Redis connection string, or null for the embedded (one-process, in-memory) default.</summary>
     public static string? RedisConnectionString(IConfiguration configuration) =>
         configuration.GetConnectionString("redis") is { } redis && !string.IsNullOrWhiteSpace(redis) ? redis : null;
 
-    /// <summary>
-    /// Redis clustering, grain storage (<see cref="TetherStorage.Name"/>) and reminders, with ids, endpoints and
-    /// membership timings from Orleans' configuration section.
-    /// </summary>
+    /// <summary>Redis clustering, grain storage (<see cref="TetherStorage.Name"/>) and reminders, with ids, endpoints and membership timings from <c>Orleans__*</c>.</summary>
     public static ISiloBuilder UseTetherRedisCluster(this ISiloBuilder silo, IConfiguration configuration, string redis)
     {
-        silo.Services.Configure<ClusterOptions>(o => ConfigureIds(o, configuration));
-        silo.Services.Configure<EndpointOptions>(o => ConfigureEndpoints(o, configuration));
-        silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
+        silo.Services.AddOrleansHostOptions(configuration, OrleansHostOptions.DefaultClusterId);
+        silo.Services.AddOptions<EndpointOptions>().Configure<IOptions<OrleansHostOptions>>((endpoints, host) => ConfigureEndpoints(endpoints, host.Value.Endpoints));
+        silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection($"{OrleansHostOptions.Section}:Membership"));
         return silo.UseTetherRedisProviders(redis);
     }
 
@@ -49,13 +51,11 @@ public static class TetherClusterExtensions
     /// <summary>An Orleans client of the Redis cluster: it finds the silos' gateways in the membership table.</summary>
     public static IClientBuilder UseTetherRedisCluster(this IClientBuilder client, IConfiguration configuration, string redis)
     {
-        client.Services.Configure<ClusterOptions>(o => ConfigureIds(o, configuration));
-        client.Services.Configure<GatewayOptions>(o =>
-            o.GatewayListRefreshPeriod = configuration.GetValue("Orleans:Gateway:RefreshPeriod", TimeSpan.FromSeconds(10)));
-        // A call stranded on a silo that died is only failed by this timeout. API Gateway gives up on an integration
-        // after 29 s anyway, so answer 503 well before that instead of Orleans' default 30 s.
-        client.Services.Configure<ClientMessagingOptions>(o =>
-            o.ResponseTimeout = configuration.GetValue("Orleans:Messaging:ResponseTimeout", TimeSpan.FromSeconds(10)));
+        client.Services.AddOrleansHostOptions(configuration, OrleansHostOptions.DefaultClusterId);
+        client.Services.AddOptions<GatewayOptions>().Configure<IOptions<OrleansHostOptions>>((gateway, host) =>
+            gateway.GatewayListRefreshPeriod = host.Value.Gateway.RefreshPeriod);
+        client.Services.AddOptions<ClientMessagingOptions>().Configure<IOptions<OrleansHostOptions>>((messaging, host) =>
+            messaging.ResponseTimeout = host.Value.Messaging.ResponseTimeout);
         return client.UseTetherRedisProviders(redis);
     }
 
@@ -64,6 +64,40 @@ public static class TetherClusterExtensions
     {
         var redisOptions = ParseRedis(redis);
         return client.UseRedisClustering(o => o.ConfigurationOptions = redisOptions.Clone());
+    }
+
+    /// <summary>Localhost clustering, with ports and ids from <c>Orleans__Endpoints__*</c>, <c>Orleans__ServiceId</c> and <c>Orleans__ClusterId</c>.</summary>
+    public static ISiloBuilder UseLocalhostDevelopmentCluster(this ISiloBuilder silo, IConfiguration configuration, string defaultClusterId)
+    {
+        silo.UseLocalhostClustering();
+        silo.Services.AddOrleansHostOptions(configuration, defaultClusterId);
+        // After Orleans' localhost defaults, which also advertise the loopback address.
+        silo.Services.AddOptions<EndpointOptions>().Configure<IOptions<OrleansHostOptions>>((endpoints, host) =>
+        {
+            endpoints.SiloPort = host.Value.Endpoints.SiloPort;
+            endpoints.GatewayPort = host.Value.Endpoints.GatewayPort;
+        });
+        return silo;
+    }
+
+    /// <summary>A silo must outlive its drain: grains deactivate, then the dispatcher empties its queues.</summary>
+    public static IServiceCollection AddTetherShutdownTimeout(this IServiceCollection services)
+    {
+        services.AddOptions<HostOptions>().Configure<IOptions<DeliveryOptions>>((host, delivery) =>
+            host.ShutdownTimeout = delivery.Value.DrainTimeout + ShutdownMargin);
+        return services;
+    }
+
+    /// <summary>Binds <c>Orleans__*</c> once per host and gives Orleans its ids from it.</summary>
+    private static void AddOrleansHostOptions(this IServiceCollection services, IConfiguration configuration, string defaultClusterId)
+    {
+        services.AddOptions<OrleansHostOptions>().Bind(configuration.GetSection(OrleansHostOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OrleansHostOptions>, OrleansHostOptionsValidator>());
+        services.AddOptions<ClusterOptions>().Configure<IOptions<OrleansHostOptions>>((cluster, host) =>
+        {
+            cluster.ServiceId = host.Value.ServiceId;
+            cluster.ClusterId = string.IsNullOrWhiteSpace(host.Value.ClusterId) ? defaultClusterId : host.Value.ClusterId;
+        });
     }
 
     private static ConfigurationOptions ParseRedis(string redis)
@@ -78,47 +112,21 @@ public static class TetherClusterExtensions
         catch (ArgumentException e)
         {
             throw new InvalidOperationException(
-                "ConnectionStrings:redis is not a valid StackExchange.Redis connection string (e.g. 'redis:6379' or 'host:6379,password=…').", e);
+                "ConnectionStrings__redis is not a valid StackExchange.Redis connection string (e.g. 'redis:6379' or 'host:6379,password=…').", e);
         }
     }
 
-    private static void ConfigureIds(ClusterOptions options, IConfiguration configuration)
+    /// <summary>Ports, the advertised address (default: Orleans' pick, the first non-loopback address) and the address to bind (default: every interface).</summary>
+    private static void ConfigureEndpoints(EndpointOptions options, OrleansEndpointSettings settings)
     {
-        options.ServiceId = configuration["Orleans:ServiceId"] ?? "tether";
-        options.ClusterId = configuration["Orleans:ClusterId"] ?? "tether";
-    }
-
-    /// <summary>
-    /// Ports, the address other silos and clients should dial (<c>AdvertisedIPAddress</c>: in a container, the
-    /// container's address; default: the first non-loopback address) and the address to bind
-    /// (<c>ListenAddress</c>, default: every interface).
-    /// </summary>
-    private static void ConfigureEndpoints(EndpointOptions options, IConfiguration configuration)
-    {
-        var section = configuration.GetSection("Orleans:Endpoints");
-        options.SiloPort = section.GetValue("SiloPort", EndpointOptions.DEFAULT_SILO_PORT);
-        options.GatewayPort = section.GetValue("GatewayPort", EndpointOptions.DEFAULT_GATEWAY_PORT);
-        if (ParseAddress(section, "AdvertisedIPAddress") is { } advertised) options.AdvertisedIPAddress = advertised;
-        var listen = ParseAddress(section, "ListenAddress") ?? IPAddress.Any;
+        options.SiloPort = settings.SiloPort;
+        options.GatewayPort = settings.GatewayPort;
+        if (Address(settings.AdvertisedIPAddress) is { } advertised) options.AdvertisedIPAddress = advertised;
+        var listen = Address(settings.ListenAddress) ?? IPAddress.Any;
         options.SiloListeningEndpoint = new IPEndPoint(listen, options.SiloPort);
         options.GatewayListeningEndpoint = options.GatewayPort == 0 ? null : new IPEndPoint(listen, options.GatewayPort);
     }
 
-    private static IPAddress? ParseAddress(IConfigurationSection section, string key)
-    {
-        var text = section[key];
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        return IPAddress.TryParse(text, out var address)
-            ? address
-            : throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                $"Orleans:Endpoints:{key} '{text}' is not an IP address."));
-    }
-
-    /// <summary>A silo must outlive its drain: grains deactivate, then the dispatcher empties its queues.</summary>
-    public static IServiceCollection AddTetherShutdownTimeout(this IServiceCollection services, IConfiguration configuration)
-    {
-        var drain = configuration.GetValue("Delivery:DrainTimeout", TimeSpan.FromSeconds(20));
-        services.Configure<HostOptions>(o => o.ShutdownTimeout = drain + TimeSpan.FromSeconds(30));
-        return services;
-    }
+    /// <summary>Null when unset or unparsable; <see cref="OrleansHostOptionsValidator"/> refuses the latter at start.</summary>
+    private static IPAddress? Address(string? text) => IPAddress.TryParse(text, out var address) ? address : null;
 }

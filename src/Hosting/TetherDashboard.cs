@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 
 namespace Tether.Hosting;
@@ -12,9 +14,11 @@ public sealed class TetherDashboardOptions
 {
     public const string Section = "Dashboard";
 
+    public const int MinCounterUpdateIntervalMs = 100;
+
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Where it is served; always behind the management API key.</summary>
+    /// <summary>Where it is served; always behind the admin API key.</summary>
     public string Path { get; set; } = "/dashboard";
 
     /// <summary>How often the dashboard refreshes its counters.</summary>
@@ -24,39 +28,61 @@ public sealed class TetherDashboardOptions
     public bool HideTrace { get; set; }
 }
 
-public static class TetherDashboard
+internal sealed class TetherDashboardOptionsValidator : IValidateOptions<TetherDashboardOptions>
 {
-    /// <summary>Adds the dashboard's silo services (grain statistics, profiling) when <c>Dashboard:Enabled</c> (default true).</summary>
-    public static ISiloBuilder AddTetherDashboard(this ISiloBuilder silo, IConfiguration configuration)
+    public ValidateOptionsResult Validate(string? name, TetherDashboardOptions options)
     {
-        var options = configuration.GetSection(TetherDashboardOptions.Section).Get<TetherDashboardOptions>() ?? new TetherDashboardOptions();
-        if (!options.Enabled) return silo;
+        if (!options.Enabled) return ValidateOptionsResult.Success;
+        var problems = new List<string>();
         if (!options.Path.StartsWith('/') || options.Path.Length < 2)
         {
-            throw new InvalidOperationException($"Dashboard:Path '{options.Path}' must start with '/' and not be the root: the host serves health endpoints too.");
+            problems.Add($"Dashboard__Path '{options.Path}' must start with '/' and not be the root: the host serves health endpoints too.");
         }
-        if (options.CounterUpdateIntervalMs < 100)
+        if (options.CounterUpdateIntervalMs < TetherDashboardOptions.MinCounterUpdateIntervalMs)
         {
-            throw new InvalidOperationException("Dashboard:CounterUpdateIntervalMs must be at least 100.");
+            problems.Add($"Dashboard__CounterUpdateIntervalMs must be at least {TetherDashboardOptions.MinCounterUpdateIntervalMs}.");
         }
-        silo.Services.AddSingleton(options);
-        silo.AddDashboard(o =>
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}
+
+public static class TetherDashboard
+{
+    /// <summary>Adds the dashboard's silo services (grain statistics, profiling) when <c>Dashboard__Enabled</c> (default true).</summary>
+    public static ISiloBuilder AddTetherDashboard(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var section = configuration.GetSection(TetherDashboardOptions.Section);
+        // Whether the dashboard exists decides what is registered, so this one value is bound before the container exists.
+        if (!(section.Get<TetherDashboardOptions>() ?? new TetherDashboardOptions()).Enabled) return silo;
+
+        silo.Services.AddOptions<TetherDashboardOptions>().Bind(section).ValidateOnStart();
+        silo.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TetherDashboardOptions>, TetherDashboardOptionsValidator>());
+        silo.Services.AddSingleton<DashboardAdded>();
+        silo.AddDashboard();
+        silo.Services.AddOptions<DashboardOptions>().Configure<IOptions<TetherDashboardOptions>>((dashboard, ours) =>
         {
-            o.CounterUpdateIntervalMs = options.CounterUpdateIntervalMs;
-            o.HideTrace = options.HideTrace;
+            dashboard.CounterUpdateIntervalMs = ours.Value.CounterUpdateIntervalMs;
+            dashboard.HideTrace = ours.Value.HideTrace;
         });
         return silo;
     }
 
-    /// <summary>Maps the dashboard behind the management API key (browsers get a login prompt: any user, the key as password).</summary>
+    /// <summary>Maps the dashboard behind the admin API key (browsers get a login prompt: any user, the key as password).</summary>
     public static IEndpointRouteBuilder MapTetherDashboard(this IEndpointRouteBuilder app)
     {
-        if (app.ServiceProvider.GetService<TetherDashboardOptions>() is { } options)
+        if (MappedPath(app.ServiceProvider) is { } path)
         {
-            app.MapOrleansDashboard(options.Path)
+            app.MapOrleansDashboard(path)
                 .RequireApiKey()
                 .ExcludeFromDescription();
         }
         return app;
     }
+
+    /// <summary>Where the dashboard is served, or null when this host has none.</summary>
+    internal static string? MappedPath(IServiceProvider services) =>
+        services.GetService<DashboardAdded>() is null ? null : services.GetRequiredService<IOptions<TetherDashboardOptions>>().Value.Path;
+
+    /// <summary>Marks a host whose silo has the dashboard's services.</summary>
+    private sealed class DashboardAdded;
 }

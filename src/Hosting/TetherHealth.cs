@@ -27,9 +27,9 @@ public static class TetherHealth
         var checks = services.AddHealthChecks()
             .AddCheck<ShutdownHealthCheck>("shutdown", tags: [ReadyTag])
             .AddCheck<ClusterHealthCheck>("cluster", tags: [ReadyTag]);
-        if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString("redis")))
+        if (TetherClusterExtensions.RedisConnectionString(configuration) is { } redis)
         {
-            services.AddSingleton(_ => new RedisHealthCheck(configuration.GetConnectionString("redis")!));
+            services.AddSingleton(_ => new RedisHealthCheck(redis));
             checks.AddCheck<RedisHealthCheck>("redis", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(5));
         }
         return services;

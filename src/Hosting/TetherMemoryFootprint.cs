@@ -24,12 +24,10 @@ public static class TetherMemoryFootprint
             (o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer)));
 
     /// <summary>
-    /// The grain directory's cache (<c>Orleans:DirectoryCache</c>: <c>CachingStrategy</c>, <c>CacheSize</c>, ... of Orleans' <c>GrainDirectoryOptions</c>; not <c>Orleans:GrainDirectory</c>, where Orleans looks for directory providers).
-    /// The cache remembers where grains live so calls to grains on other silos skip a directory lookup; Orleans keeps an
-    /// entry (about 450 bytes) for every grain ever called, up to a million, even after the grain was collected. A
-    /// single silo (<paramref name="singleSilo"/>: the embedded shape) owns the whole directory, so every lookup is
-    /// local and the cache only costs memory: it is off there unless configured. Silos of a cluster keep Orleans'
-    /// default.
+    /// The grain directory's cache (<c>Orleans__DirectoryCache__*</c>, Orleans' <c>GrainDirectoryOptions</c>; not
+    /// <c>Orleans__GrainDirectory</c>, where Orleans looks for directory providers). It keeps an entry for every grain
+    /// ever called, even after collection; a single silo (<paramref name="singleSilo"/>: the embedded shape) owns the
+    /// whole directory, so there the cache only costs memory and is off unless configured.
     /// </summary>
     internal static void AddTetherDirectoryCache(this ISiloBuilder silo, IConfiguration configuration, bool singleSilo)
     {
@@ -38,6 +36,6 @@ public static class TetherMemoryFootprint
             silo.Services.Configure<GrainDirectoryOptions>(o => o.CachingStrategy = GrainDirectoryOptions.CachingStrategyType.None);
         }
         // After our default, so an operator's setting wins.
-        silo.Services.Configure<GrainDirectoryOptions>(configuration.GetSection("Orleans:DirectoryCache"));
+        silo.Services.Configure<GrainDirectoryOptions>(configuration.GetSection($"{OrleansHostOptions.Section}:DirectoryCache"));
     }
 }

@@ -1,20 +1,19 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
 
 namespace Tether.Hosting;
 
 /// <summary>What every Tether host (API or silo) exposes to its operators, in one call each from Program.cs.</summary>
 public static class TetherOperations
 {
-    /// <summary>Telemetry, health checks, API-key authentication for administrative pages, and the start line.</summary>
+    /// <summary>Telemetry, health checks, admin API keys for the admin surfaces, and the start line.</summary>
     /// <param name="defaultUrls">Where to listen when neither <c>--urls</c>, <c>ASPNETCORE_URLS</c> nor <c>ASPNETCORE_HTTP_PORTS</c> says.</param>
     public static WebApplicationBuilder AddTetherOperations(this WebApplicationBuilder builder, TetherHostDescription host, string? defaultUrls = null)
     {
-        var configuration = builder.Configuration;
-        if (defaultUrls is not null && string.IsNullOrEmpty(configuration["urls"]) &&
-            string.IsNullOrEmpty(configuration["http_ports"]) && string.IsNullOrEmpty(configuration["https_ports"]))
+        var web = builder.WebHost;
+        if (defaultUrls is not null && string.IsNullOrEmpty(web.GetSetting(WebHostDefaults.ServerUrlsKey)) &&
+            string.IsNullOrEmpty(web.GetSetting(WebHostDefaults.HttpPortsKey)) && string.IsNullOrEmpty(web.GetSetting(WebHostDefaults.HttpsPortsKey)))
         {
             builder.WebHost.UseUrls(defaultUrls);
         }

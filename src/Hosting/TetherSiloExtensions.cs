@@ -22,21 +22,13 @@ public static class TetherSiloExtensions
     {
         var services = silo.Services;
         services.AddTetherOptions(configuration);
-        services.AddOptions<ConnectionOptions>().Bind(configuration.GetSection(ConnectionOptions.Section))
-            .Validate(o => o.ConnectGracePeriod >= TimeSpan.Zero, "Connections:ConnectGracePeriod must not be negative.")
-            .Validate(o => o.SweepInterval >= TimeSpan.FromSeconds(1), "Connections:SweepInterval must be at least 1 second (Orleans reminders also enforce their minimum period).")
-            .Validate(o => o.MaxLifetime > TimeSpan.Zero, "Connections:MaxLifetime must be positive.")
-            .Validate(o => o.SweepChecksPerSecond >= 1, "Connections:SweepChecksPerSecond must be at least 1.")
-            .Validate(o => o.IdleActivationAge > o.ConnectGracePeriod,
-                "Connections:IdleActivationAge must be longer than Connections:ConnectGracePeriod (a connection's grace recheck runs in its activation).")
-            .Validate<IOptions<GrainCollectionOptions>>((o, collection) => o.IdleActivationAge > collection.Value.CollectionQuantum,
-                "Connections:IdleActivationAge must be longer than Orleans:GrainCollection:CollectionQuantum (default 1 minute).")
-            .ValidateOnStart();
+        services.AddValidatedOptions<ConnectionOptions, ConnectionOptionsValidator>(configuration.GetSection(ConnectionOptions.Section));
         services.AddSingleton<SweepLimiter>();
         silo.AddTetherActivationCollection(configuration);
         silo.AddTetherDirectoryCache(configuration, singleSilo: embedded);
-        services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<ManagementApiOptions>().Bind(configuration.GetSection(ManagementApiOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddValidatedOptions<DeliveryOptions, DeliveryOptionsValidator>(configuration.GetSection(DeliveryOptions.Section));
+        services.AddOptions<ManagementApiOptions>().Configure(o => ManagementApiOptions.Bind(configuration, o)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ManagementApiOptions>>(new ManagementApiOptionsValidator(endpointRequired: !embedded)));
         services.TryAddTimeProvider();
         services.AddTetherMetrics();
         silo.AddActivityPropagation();
@@ -46,7 +38,7 @@ public static class TetherSiloExtensions
         services.AddSingleton(sp =>
         {
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Tether.ManagementApi");
-            return ManagementApiSetup.Resolve(sp.GetRequiredService<IOptions<ManagementApiOptions>>().Value, configuration, embedded, logger);
+            return ManagementApiSetup.Resolve(sp.GetRequiredService<IOptions<ManagementApiOptions>>().Value, embedded, logger);
         });
         services.AddSingleton<IManagementApiClient>(sp =>
         {
@@ -64,52 +56,27 @@ public static class TetherSiloExtensions
     }
 
     /// <summary>
-    /// Idle connection grains (and sweep buckets between passes) are collected after <c>Connections:IdleActivationAge</c>
+    /// Idle connection grains (and sweep buckets between passes) are collected after <c>Connections__IdleActivationAge</c>
     /// rather than Orleans' default two hours: 100,000 idle connections then cost their stored state, not 100,000
-    /// activations. Orleans' own collection settings are read from <c>Orleans:GrainCollection</c>.
+    /// activations. Orleans' own collection settings are read from <c>Orleans__GrainCollection__*</c>.
     /// </summary>
     private static void AddTetherActivationCollection(this ISiloBuilder silo, IConfiguration configuration)
     {
-        silo.Services.Configure<GrainCollectionOptions>(configuration.GetSection("Orleans:GrainCollection"));
-        // Read from configuration, not IOptions<ConnectionOptions>: validating those reads these options.
-        var age = (configuration.GetSection(ConnectionOptions.Section).Get<ConnectionOptions>() ?? new ConnectionOptions()).IdleActivationAge;
-        silo.Services.Configure<GrainCollectionOptions>(collection =>
+        var services = silo.Services;
+        services.Configure<GrainCollectionOptions>(configuration.GetSection($"{OrleansHostOptions.Section}:GrainCollection"));
+        services.AddOptions<GrainCollectionOptions>().Configure<IOptions<ConnectionOptions>>((collection, connections) =>
         {
-            collection.ClassSpecificCollectionAge[typeof(ConnectionGrain).FullName!] = age;
-            collection.ClassSpecificCollectionAge[typeof(SweepBucketGrain).FullName!] = age;
-        });
-    }
-
-    /// <summary>
-    /// Localhost clustering, with ports and ids from Orleans' configuration section
-    /// (<c>Orleans:Endpoints:SiloPort</c>, <c>GatewayPort</c>, <c>Orleans:ServiceId</c>, <c>ClusterId</c>).
-    /// </summary>
-    public static ISiloBuilder UseLocalhostDevelopmentCluster(this ISiloBuilder silo, IConfiguration configuration, string defaultClusterId)
-    {
-        silo.UseLocalhostClustering(
-            siloPort: configuration.GetValue("Orleans:Endpoints:SiloPort", 11111),
-            gatewayPort: configuration.GetValue("Orleans:Endpoints:GatewayPort", 30000),
-            serviceId: configuration["Orleans:ServiceId"] ?? "tether",
-            clusterId: configuration["Orleans:ClusterId"] ?? defaultClusterId);
-        return silo;
+            collection.ClassSpecificCollectionAge[typeof(ConnectionGrain).FullName!] = connections.Value.IdleActivationAge;
+            collection.ClassSpecificCollectionAge[typeof(SweepBucketGrain).FullName!] = connections.Value.IdleActivationAge;
+        }).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrainCollectionOptions>, IdleActivationAgeValidator>());
     }
 
     /// <summary>Options both the silo and the API read.</summary>
     public static IServiceCollection AddTetherOptions(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<RoomOptions>().Bind(configuration.GetSection(RoomOptions.Section))
-            .Validate(o => o.DefaultRoom is null || RoomNames.IsValid(o.DefaultRoom), "Rooms:Default is not a valid room name.")
-            .Validate(o => o.PresenceMaxMembers >= 0, "Rooms:PresenceMaxMembers must not be negative.")
-            .Validate(o => o.ShardThreshold >= 1, "Rooms:ShardThreshold must be at least 1.")
-            .Validate(o => o.InitialShards is >= 1 and <= RoomShards.MaxShards && int.IsPow2(o.InitialShards),
-                $"Rooms:InitialShards must be a power of two between 1 and {RoomShards.MaxShards}.")
-            .Validate(o => o.ShardCapacity >= 2, "Rooms:ShardCapacity must be at least 2.")
-            .Validate(o => o.ShardHandOverTimeout > TimeSpan.Zero && o.ShardHandOverTimeout <= RoomShards.MaxHandOverTimeout,
-                $"Rooms:ShardHandOverTimeout must be positive and at most {RoomShards.MaxHandOverTimeout}.")
-            .Validate(o => o.ShardHandOverMaxDeferredBytes >= 0, "Rooms:ShardHandOverMaxDeferredBytes must not be negative.")
-            .ValidateOnStart();
-        services.AddOptions<LimitOptions>().Bind(configuration.GetSection(LimitOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LimitOptions>, LimitOptionsValidator>());
+        services.AddValidatedOptions<RoomOptions, RoomOptionsValidator>(configuration.GetSection(RoomOptions.Section));
+        services.AddValidatedOptions<LimitOptions, LimitOptionsValidator>(configuration.GetSection(LimitOptions.Section));
         return services;
     }
 
@@ -129,16 +96,16 @@ public static class TetherSiloExtensions
             lifecycle.Subscribe(nameof(DeliveryDispatcher), ServiceLifecycleStage.ApplicationServices, dispatcher.StartAsync, dispatcher.StopAsync);
     }
 
-    /// <summary>Says once, at start, where messages are posted and how they are signed.</summary>
-    private sealed class ManagementApiAnnouncer(ManagementApiTarget target, ILogger<ManagementApiAnnouncer> logger) : IHostedService
+    /// <summary>
+    /// Refuses a connection idle age Orleans would refuse anyway, naming our setting rather than Orleans' grain class.
+    /// Checked on Orleans' options because the quantum lives there, and reading them from the connection options'
+    /// own validation would make each wait on the other.
+    /// </summary>
+    private sealed class IdleActivationAgeValidator : IValidateOptions<GrainCollectionOptions>
     {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            logger.LogInformation("Posting messages to {Endpoint}/@connections/{{id}} (region {Region}, credentials from {CredentialSource})",
-                target.Endpoint.ToString().TrimEnd('/'), target.Region, target.CredentialSource);
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public ValidateOptionsResult Validate(string? name, GrainCollectionOptions options) =>
+            options.ClassSpecificCollectionAge.TryGetValue(typeof(ConnectionGrain).FullName!, out var age) && age <= options.CollectionQuantum
+                ? ValidateOptionsResult.Fail("Connections__IdleActivationAge must be longer than Orleans__GrainCollection__CollectionQuantum (default 1 minute).")
+                : ValidateOptionsResult.Success;
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
@@ -23,13 +24,17 @@ public sealed class TelemetryOptions
 {
     public const string Section = "Telemetry";
 
+    /// <summary>OpenTelemetry's standard variables, read as fallbacks by <see cref="Bind"/> only.</summary>
+    private const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    private const string ServiceNameVariable = "OTEL_SERVICE_NAME";
+
     /// <summary>Export logs, metrics and traces over OTLP. Unset: on exactly when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.</summary>
     public bool? Otlp { get; set; }
 
     /// <summary>Write metrics and traces to the console (local use; noisy).</summary>
     public bool Console { get; set; }
 
-    /// <summary>Serve metrics for Prometheus at <see cref="PrometheusPath"/>, behind the management API key.</summary>
+    /// <summary>Serve metrics for Prometheus at <see cref="PrometheusPath"/>, behind the admin API key.</summary>
     public bool Prometheus { get; set; }
 
     public string PrometheusPath { get; set; } = "/metrics";
@@ -43,17 +48,38 @@ public sealed class TelemetryOptions
     /// </summary>
     public bool OrleansRuntimeTraces { get; set; }
 
-    internal bool OtlpEnabled(IConfiguration configuration) =>
-        Otlp ?? !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+    /// <summary>Whether <c>OTEL_SERVICE_NAME</c> names the service (the SDK reads it); not a setting of ours.</summary>
+    internal bool ServiceNamedByEnvironment { get; private set; }
+
+    internal bool OtlpEnabled => Otlp == true;
 
     /// <summary>For the start line: which exporters are on.</summary>
-    public string Describe(IConfiguration configuration)
+    public string Describe()
     {
         var on = new List<string>();
-        if (OtlpEnabled(configuration)) on.Add("otlp");
+        if (OtlpEnabled) on.Add("otlp");
         if (Prometheus) on.Add("prometheus " + PrometheusPath);
         if (Console) on.Add("console");
         return on.Count == 0 ? "none" : string.Join(", ", on);
+    }
+
+    /// <summary>The one binding step: the section, then OpenTelemetry's standard variables for what it leaves unset.</summary>
+    internal static void Bind(IConfiguration configuration, TelemetryOptions options)
+    {
+        configuration.GetSection(Section).Bind(options);
+        options.Otlp ??= !string.IsNullOrWhiteSpace(configuration[OtlpEndpointVariable]);
+        options.ServiceNamedByEnvironment = !string.IsNullOrWhiteSpace(configuration[ServiceNameVariable]);
+    }
+}
+
+internal sealed class TelemetryOptionsValidator : IValidateOptions<TelemetryOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TelemetryOptions options)
+    {
+        var problems = new List<string>();
+        if (options.TraceSampleRatio is not (>= 0 and <= 1)) problems.Add("Telemetry__TraceSampleRatio must be between 0 and 1.");
+        if (!options.PrometheusPath.StartsWith('/')) problems.Add("Telemetry__PrometheusPath must start with '/'.");
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }
 
@@ -79,21 +105,21 @@ public static class TetherTelemetry
     public static IHostApplicationBuilder AddTetherTelemetry(this IHostApplicationBuilder builder, string serviceName)
     {
         var configuration = builder.Configuration;
-        builder.Services.AddOptions<TelemetryOptions>().Bind(configuration.GetSection(TelemetryOptions.Section))
-            .Validate(o => o.TraceSampleRatio is >= 0 and <= 1, "Telemetry:TraceSampleRatio must be between 0 and 1.")
-            .Validate(o => o.PrometheusPath.StartsWith('/'), "Telemetry:PrometheusPath must start with '/'.")
-            .ValidateOnStart();
+        builder.Services.AddOptions<TelemetryOptions>().Configure(o => TelemetryOptions.Bind(configuration, o)).ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TelemetryOptions>, TelemetryOptionsValidator>());
         builder.Services.AddTetherMetrics();
 
-        var options = configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
-        var otlp = options.OtlpEnabled(configuration);
+        // Which exporters exist decides what is registered, so the same binding step runs once here too.
+        var options = new TelemetryOptions();
+        TelemetryOptions.Bind(configuration, options);
+        var otlp = options.OtlpEnabled;
         if (!otlp && !options.Console && !options.Prometheus) return builder;
 
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource =>
             {
-                // OTEL_SERVICE_NAME, when set, names the service (the SDK reads it); otherwise the host's role does.
-                if (string.IsNullOrWhiteSpace(configuration["OTEL_SERVICE_NAME"])) resource.AddService(serviceName);
+                // OTEL_SERVICE_NAME, when set, names the service; otherwise the host's role does.
+                if (!options.ServiceNamedByEnvironment) resource.AddService(serviceName);
             })
             .WithMetrics(metrics =>
             {
@@ -127,10 +153,10 @@ public static class TetherTelemetry
         return builder;
     }
 
-    /// <summary>Maps the Prometheus scrape endpoint when it is enabled; it requires a management API key.</summary>
+    /// <summary>Maps the Prometheus scrape endpoint when it is enabled; it requires an admin API key.</summary>
     public static IEndpointRouteBuilder MapTetherTelemetry(this IEndpointRouteBuilder app)
     {
-        var options = app.ServiceProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<TelemetryOptions>>().Value;
+        var options = app.ServiceProvider.GetRequiredService<IOptions<TelemetryOptions>>().Value;
         if (options.Prometheus)
         {
             app.MapPrometheusScrapingEndpoint(options.PrometheusPath)

@@ -1,21 +1,20 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
-using Tether.Contracts;
 using Tether.Api.Integration;
-using Tether.Delivery;
-using Tether.Hosting;
-
+using Tether.Contracts;
 using Tether.Grains;
+using Tether.Hosting;
 
 namespace Tether.Api.Admin;
 
-/// <summary>Our own REST API for other services (contract §4), under <c>/api</c>.</summary>
+/// <summary>Our own REST API for other services, under <c>/api</c> (docs/protocol.md); errors are ProblemDetails.</summary>
 internal static class AdminEndpoints
 {
     public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("Management").AddEndpointFilter<ApiKeyFilter>();
+        // Scripts call /api, browsers do not: no Basic login prompt here.
+        var api = app.MapGroup("/api").WithTags("Admin").RequireApiKey(allowBasic: false);
         api.MapPost("/rooms/{room}/messages", SendToRoomAsync);
         api.MapGet("/rooms/{room}", GetRoomAsync);
         api.MapGet("/rooms/{room}/members", GetMembersAsync);
@@ -28,7 +27,7 @@ internal static class AdminEndpoints
 
     private static async Task<IResult> SendToRoomAsync(
         string room, bool? wait, double? timeoutSeconds, HttpRequest request, IGrainFactory grains,
-        IOptions<IntegrationOptions> integration, IOptions<ManagementOptions> options, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics)
+        IOptions<IntegrationOptions> integration, IOptions<AdminOptions> options, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics)
     {
         if (!limits.Value.IsValidRoomName(room)) return BadRoom(limits.Value);
         var (message, problem) = await ReadMessageAsync(request, room, null, integration.Value, limits.Value, time);
@@ -124,7 +123,7 @@ internal static class AdminEndpoints
     {
         if (ConnectionIdFromRoute(id) is not { } connectionId) return BadConnectionId();
         // The silo calls API Gateway: API nodes may be pure Orleans clients without Management API credentials.
-        var result = await grains.Connection(connectionId).Close("deleted through the management API");
+        var result = await grains.Connection(connectionId).Close("deleted through the admin API");
         if (!result.Closed)
         {
             return Results.Problem(statusCode: 502, title: "API Gateway did not close the connection",

@@ -1,32 +1,37 @@
-using System.Text.Json.Nodes;
-using Tether.Contracts;
+using Microsoft.Extensions.Options;
+using Tether.Api.Integration;
 using Tether.Hosting;
 
 namespace Tether.Api.Hosting;
 
 /// <summary>
-/// The API's two shapes. Embedded (no <c>ConnectionStrings:redis</c>): this process also hosts the one silo, with
+/// The API's two shapes. Embedded (no <c>ConnectionStrings__redis</c>): this process also hosts the one silo, with
 /// localhost clustering and in-memory state. Cluster: this process is an Orleans client of the Redis-clustered silos;
 /// grains, the dispatcher and every Management API call run in the silos, so API nodes scale on their own and a dying
 /// API node loses nothing.
 /// </summary>
-internal static class OrleansHosting
+internal static partial class OrleansHosting
 {
+    private const string EmbeddedClusterId = "tether-embedded";
+
+    private const string ClusterLogCategory = "Tether.Cluster";
+
     /// <summary>Configures Orleans for the shape the configuration asks for; returns whether it is the embedded one.</summary>
     public static bool AddTetherOrleans(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
         var redis = TetherClusterExtensions.RedisConnectionString(configuration);
+        var embedded = redis is null;
         if (redis is null)
         {
             builder.UseOrleans(silo =>
             {
-                silo.UseLocalhostDevelopmentCluster(configuration, "tether-embedded");
+                silo.UseLocalhostDevelopmentCluster(configuration, EmbeddedClusterId);
                 silo.AddTetherMemoryStorage();
                 silo.UseInMemoryReminderService();
                 silo.AddTether(configuration, embedded: true);
             });
-            builder.Services.AddTetherShutdownTimeout(configuration);
+            builder.Services.AddTetherShutdownTimeout();
         }
         else
         {
@@ -36,23 +41,22 @@ internal static class OrleansHosting
 
         builder.Services.AddSingleton<DrainState>();
         builder.Services.AddHostedService<DrainOnStop>();
-        builder.Services.AddOptions<ShutdownOptions>().Bind(configuration.GetSection(ShutdownOptions.Section))
-            .Configure(o => o.DrainDelay ??= redis is null ? TimeSpan.Zero : TimeSpan.FromSeconds(5))
-            .Validate(o => o.DrainDelay >= TimeSpan.Zero, "Shutdown:DrainDelay must not be negative.")
-            .ValidateOnStart();
-        return redis is null;
+        builder.Services.AddValidatedOptions<ShutdownOptions, ShutdownOptionsValidator>(configuration.GetSection(ShutdownOptions.Section))
+            .PostConfigure(o => o.DrainDelay ??= embedded ? TimeSpan.Zero : ShutdownOptions.ClusterDrainDelay);
+        return embedded;
     }
 
     /// <summary>
-    /// While draining, integration and management calls answer 503 (so API Gateway and load balancers move on);
-    /// a cluster that cannot be reached answers 503 too, never 500: the request was fine, the cluster was not.
+    /// While draining, integration and admin calls answer 503 (so API Gateway and load balancers move on); a cluster
+    /// that cannot be reached answers 503 too, never 500: the request was fine, the cluster was not. Each surface
+    /// answers in its own error format.
     /// </summary>
     public static IApplicationBuilder UseTetherClusterGuards(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
         var drain = context.RequestServices.GetRequiredService<DrainState>();
         if (drain.Draining && !context.Request.Path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase))
         {
-            await Unavailable(context, "draining", "This node is shutting down; retry on another node.");
+            await UnavailableAsync(context, "draining", "Draining", "This node is shutting down; retry on another node.");
             return;
         }
         try
@@ -61,17 +65,21 @@ internal static class OrleansHosting
         }
         catch (Exception e) when (!context.Response.HasStarted && e is OrleansException or TimeoutException)
         {
-            context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Tether.Cluster")
-                .LogWarning(e, "The Orleans cluster could not serve {Method} {Path}", context.Request.Method, context.Request.Path);
-            await Unavailable(context, "cluster_unavailable", "The cluster could not serve this request right now; retry shortly.");
+            LogClusterUnavailable(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(ClusterLogCategory),
+                e, context.Request.Method, context.Request.Path);
+            await UnavailableAsync(context, "cluster_unavailable", "Cluster unavailable", "The cluster could not serve this request right now; retry shortly.");
         }
     });
 
-    private static Task Unavailable(HttpContext context, string code, string message)
+    /// <summary>503 with <c>Retry-After</c>: the integration error shape for API Gateway, ProblemDetails everywhere else.</summary>
+    private static Task UnavailableAsync(HttpContext context, string code, string title, string message)
     {
-        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         context.Response.Headers.RetryAfter = "1";
-        return context.Response.WriteAsJsonAsync(new JsonObject { ["type"] = "error", ["code"] = code, ["message"] = message });
+        var result = IntegrationEndpoints.Serves(context)
+            ? Replies.Error(StatusCodes.Status503ServiceUnavailable, code, message)
+            : Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: title, detail: message,
+                extensions: new Dictionary<string, object?> { ["code"] = code });
+        return result.ExecuteAsync(context);
     }
 }
 
@@ -80,11 +88,20 @@ internal sealed class ShutdownOptions
 {
     public const string Section = "Shutdown";
 
+    /// <summary>Long enough for a load balancer's health check to notice; the embedded shape has none in front.</summary>
+    public static readonly TimeSpan ClusterDrainDelay = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// On SIGTERM, how long the node keeps serving while answering 503 and reporting not ready, so load balancers
-    /// stop sending before the listener closes. Default: 5 s in the cluster shape, none embedded.
+    /// stop sending before the listener closes. Default: <see cref="ClusterDrainDelay"/> in the cluster shape, none embedded.
     /// </summary>
     public TimeSpan? DrainDelay { get; set; }
+}
+
+internal sealed class ShutdownOptionsValidator : IValidateOptions<ShutdownOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ShutdownOptions options) =>
+        options.DrainDelay < TimeSpan.Zero ? ValidateOptionsResult.Fail("Shutdown__DrainDelay must not be negative.") : ValidateOptionsResult.Success;
 }
 
 /// <summary>Whether this node is draining: readiness checks report it, and the guards answer 503.</summary>
@@ -98,7 +115,7 @@ public sealed class DrainState
 }
 
 /// <summary>Flips <see cref="DrainState"/> before any hosted service (the web server, the silo) starts stopping.</summary>
-internal sealed partial class DrainOnStop(DrainState state, Microsoft.Extensions.Options.IOptions<ShutdownOptions> options, ILogger<DrainOnStop> logger)
+internal sealed partial class DrainOnStop(DrainState state, IOptions<ShutdownOptions> options, ILogger<DrainOnStop> logger)
     : IHostedLifecycleService
 {
     public async Task StoppingAsync(CancellationToken cancellationToken)
@@ -123,7 +140,4 @@ internal sealed partial class DrainOnStop(DrainState state, Microsoft.Extensions
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Draining: new calls answer 503 for {Seconds} s before the listener closes")]
-    private partial void LogDraining(double seconds);
 }

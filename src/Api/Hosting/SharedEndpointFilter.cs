@@ -3,9 +3,8 @@ namespace Tether.Api.Hosting;
 public static class SharedEndpointFilter
 {
     /// <summary>
-    /// Adds <typeparamref name="TFilter"/> as one instance per endpoint. <c>AddEndpointFilter&lt;T&gt;()</c> builds a new
-    /// filter for every request, which throws away whatever the filter caches (the integration secret filter's digests
-    /// were recomputed on every <c>/handle-event</c>).
+    /// Adds <typeparamref name="TFilter"/> as one instance per endpoint: <c>AddEndpointFilter&lt;T&gt;()</c> builds a
+    /// filter per request, which would throw away what the filter caches (docs/decisions/shared-endpoint-filters.md).
     /// </summary>
     public static TBuilder AddSharedEndpointFilter<TBuilder, TFilter>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder

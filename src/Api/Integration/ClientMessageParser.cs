@@ -5,8 +5,8 @@ namespace Tether.Api.Integration;
 
 /// <summary>
 /// Turns the <c>body</c> of a <c>/handle-event</c> call (the client's WebSocket message) into a command, following
-/// contract §2. Lenient about how the message arrived (object, JSON text inside a string, bare text), strict about
-/// the fields it uses.
+/// docs/protocol.md. Lenient about how the message arrived (object, JSON text inside a string, bare text), strict
+/// about the fields it uses.
 /// </summary>
 internal static class ClientMessageParser
 {

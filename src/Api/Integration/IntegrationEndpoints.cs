@@ -9,16 +9,25 @@ using Tether.Api.Security;
 
 namespace Tether.Api.Integration;
 
-/// <summary>The endpoints API Gateway's HTTP integrations call (contract §1).</summary>
+/// <summary>The endpoints API Gateway's HTTP integrations call (docs/protocol.md); errors are <c>{"type":"error",…}</c>.</summary>
 internal static class IntegrationEndpoints
 {
     public static IEndpointRouteBuilder MapIntegrationEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("").WithTags("Integration").AddSharedEndpointFilter<RouteGroupBuilder, IntegrationSecretFilter>();
+        var group = app.MapGroup("").WithTags("Integration").WithMetadata(IntegrationSurface.Instance)
+            .AddSharedEndpointFilter<RouteGroupBuilder, IntegrationSecretFilter>();
         group.MapPost("/connect", ConnectAsync);
         group.MapMethods("/disconnect", [HttpMethods.Delete, HttpMethods.Post], DisconnectAsync);
         group.MapPost("/handle-event", HandleEventAsync);
         return app;
+    }
+
+    /// <summary>Whether the request is for one of these endpoints, which answer errors in the integration shape.</summary>
+    public static bool Serves(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<IntegrationSurface>() is not null;
+
+    private sealed class IntegrationSurface
+    {
+        public static readonly IntegrationSurface Instance = new();
     }
 
     private static async Task<IResult> ConnectAsync(

@@ -23,7 +23,7 @@ internal static class JsonBody
         if (request.ContentLength is { } length)
         {
             // API Gateway always sends Content-Length (and Kestrel holds the body to it): read straight into an array of
-            // that size. A 16 KiB chunk and a growing stream per request were a fifth of the API's allocations.
+            // that size, the request's one allocation for its body (docs/decisions/request-body-reading.md).
             var exact = new byte[length];
             var filled = 0;
             int read;
@@ -115,5 +115,5 @@ internal static class JsonBody
     private static string Shorten(string message) => message.Length > 200 ? message[..200] : message;
 }
 
-/// <summary>A refused request: HTTP status, snake_case code and a human message (contract §2's error reply).</summary>
+/// <summary>A refused request: HTTP status, snake_case code and a human message (the error reply of docs/protocol.md).</summary>
 internal sealed record BodyError(int Status, string Code, string Message);

@@ -5,7 +5,7 @@ using Microsoft.OpenApi;
 namespace Tether.Api.OpenApi;
 
 /// <summary>
-/// The OpenAPI description of the integration and management endpoints, served at <see cref="DocumentPath"/>.
+/// The OpenAPI description of the integration and admin endpoints, served at <see cref="DocumentPath"/>.
 /// The endpoints read their bodies leniently by hand (API Gateway may send any content type), so the schemas and
 /// texts live here, keyed by method and route; a test fails when an endpoint has no entry.
 /// </summary>
@@ -26,7 +26,7 @@ internal static class TetherOpenApi
                     Title = "Tether",
                     Version = "v1",
                     Description = "Integration endpoints called by an AWS API Gateway WebSocket API's HTTP integrations, and the " +
-                                  "management REST API for other services. Health endpoints (/health/live, /health/ready) are not part of it.",
+                                  "admin REST API for other services. Health endpoints (/health/live, /health/ready) are not part of it.",
                 };
                 document.Components ??= new OpenApiComponents();
                 document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
@@ -34,14 +34,14 @@ internal static class TetherOpenApi
                 {
                     Type = SecuritySchemeType.Http,
                     Scheme = "bearer",
-                    Description = "A management API key (Management__ApiKeys__N) as a bearer token.",
+                    Description = "An admin API key (Admin__ApiKeys__N) as a bearer token.",
                 };
                 document.Components.SecuritySchemes[ApiKeyScheme] = new OpenApiSecurityScheme
                 {
                     Type = SecuritySchemeType.ApiKey,
                     In = ParameterLocation.Header,
                     Name = "X-Api-Key",
-                    Description = "A management API key in the X-Api-Key header.",
+                    Description = "An admin API key in the X-Api-Key header.",
                 };
                 return Task.CompletedTask;
             });
@@ -77,7 +77,7 @@ internal static class TetherOpenApi
 
     public static IEndpointRouteBuilder MapTetherOpenApi(this IEndpointRouteBuilder app)
     {
-        // Behind the management API keys like every other non-health surface: the document maps the whole attack
+        // Behind the admin API keys like every other non-health surface: the document maps the whole attack
         // surface, and nobody but operators and client developers needs it.
         app.MapOpenApi("/openapi/{documentName}.json").RequireApiKey();
         return app;
@@ -105,7 +105,8 @@ internal static class TetherOpenApi
     {
         ["400"] = "Invalid body: {\"type\":\"error\",\"code\":\"invalid_json|invalid_connection_id|invalid_field|…\",\"message\":\"…\"}.",
         ["401"] = "The integration secret header is missing or wrong (when a secret is configured).",
-        ["413"] = "The request body is over Integration:MaxBodyBytes.",
+        ["413"] = "The request body is over Integration__MaxBodyBytes.",
+        ["503"] = "draining or cluster_unavailable, in the same error shape, with Retry-After: try again (another node).",
     };
 
     private static Dictionary<string, string> With(Dictionary<string, string> common, params (string Status, string Text)[] extra)
@@ -115,10 +116,11 @@ internal static class TetherOpenApi
         return all;
     }
 
-    private static readonly Dictionary<string, string> ManagementErrors = new()
+    private static readonly Dictionary<string, string> AdminErrors = new()
     {
         ["400"] = "Invalid path parameter or body (ProblemDetails).",
         ["401"] = "No valid API key (ProblemDetails); also when no key is configured at all.",
+        ["503"] = "ProblemDetails with code draining or cluster_unavailable, and Retry-After: try again (another node).",
     };
 
     private static readonly OperationDoc Disconnect = new(
@@ -178,35 +180,35 @@ internal static class TetherOpenApi
                 ("409", "not_in_room: leaving a room the connection is not in."))),
         ["POST /api/rooms/{room}/messages"] = new(
             "Send a message to a room",
-            "Delivers to every member. With ?wait=true (and optional timeoutSeconds, capped by Management:MaxWait) answers once " +
+            "Delivers to every member. With ?wait=true (and optional timeoutSeconds, capped by Admin__MaxWait) answers once " +
             "every delivery has ended, with counts per outcome.",
             MessageBody,
-            With(ManagementErrors,
+            With(AdminErrors,
                 ("202", "{\"id\",\"recipients\"} — queued; or with wait=true, not finished within the timeout (\"complete\":false)."),
                 ("200", "With wait=true: {\"id\",\"recipients\",\"delivered\",\"gone\",\"failed\",\"complete\":true}."),
                 ("413", "message_too_large: over API Gateway's 128 KiB with the envelope."))),
         ["GET /api/rooms/{room}"] = new(
             "Count a room's members", "Answers {\"room\",\"members\":N}; an unknown room has 0 members.", null,
-            With(ManagementErrors, ("200", "{\"room\",\"members\"}"))),
+            With(AdminErrors, ("200", "{\"room\",\"members\"}"))),
         ["GET /api/rooms/{room}/members"] = new(
             "List a room's members (paged)",
             "Connection ids in ordinal order; pass the answer's \"next\" as ?after= for the next page; ?limit= is 1 to 1000 (default 100).",
-            null, With(ManagementErrors, ("200", "{\"room\",\"members\":N,\"items\":[…],\"next\":…}"))),
+            null, With(AdminErrors, ("200", "{\"room\",\"members\":N,\"items\":[…],\"next\":…}"))),
         ["POST /api/connections/{id}/messages"] = new(
             "Send a message to one connection", "The id is percent-encoded in the path ('/' as %2F, '=' as %3D).", MessageBody,
-            With(ManagementErrors, ("202", "{\"id\",\"recipients\":1}"), ("404", "No such connection."), ("413", "message_too_large."))),
+            With(AdminErrors, ("202", "{\"id\",\"recipients\":1}"), ("404", "No such connection."), ("413", "message_too_large."))),
         ["POST /api/users/{user}/messages"] = new(
             "Send a message to every connection of a user", "Delivers to each of the user's current connections.", MessageBody,
-            With(ManagementErrors, ("202", "{\"id\",\"recipients\"}"), ("404", "The user has no connection."), ("413", "message_too_large."))),
+            With(AdminErrors, ("202", "{\"id\",\"recipients\"}"), ("404", "The user has no connection."), ("413", "message_too_large."))),
         ["GET /api/connections/{id}"] = new(
             "Describe a connection", "What Tether knows about it: user, rooms, connectedAt, sourceIp, userAgent.", null,
-            With(ManagementErrors, ("200", "{\"connectionId\",\"user\",\"rooms\",\"connectedAt\",\"sourceIp\",\"userAgent\"}"), ("404", "No such connection."))),
+            With(AdminErrors, ("200", "{\"connectionId\",\"user\",\"rooms\",\"connectedAt\",\"sourceIp\",\"userAgent\"}"), ("404", "No such connection."))),
         ["DELETE /api/connections/{id}"] = new(
             "Close a connection",
             "Asks API Gateway to close the socket (DeleteConnection), then forgets the connection. A connection API Gateway no " +
             "longer has (410) is forgotten too.",
             null,
-            With(ManagementErrors, ("204", "Closed and forgotten."), ("502", "API Gateway did not close it (e.g. 403: check the Management API configuration)."))),
+            With(AdminErrors, ("204", "Closed and forgotten."), ("502", "API Gateway did not close it (e.g. 403: check the Management API configuration)."))),
     };
 
     /// <summary>For the test: every operation this document describes.</summary>

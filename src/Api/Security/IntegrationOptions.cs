@@ -10,6 +10,12 @@ public sealed class IntegrationOptions
     /// <summary>Shortest secret accepted: a guessable secret protects nothing.</summary>
     public const int MinSecretLength = 16;
 
+    public const int MaxSecretLength = 1024;
+
+    public const int MinBodyBytes = 1024;
+
+    public const int MaxBodyBytesLimit = 16 * 1024 * 1024;
+
     /// <summary>Largest request body accepted; a 128 KiB message can grow when a template escapes it.</summary>
     public int MaxBodyBytes { get; set; } = 1024 * 1024;
 
@@ -37,18 +43,18 @@ internal sealed class IntegrationOptionsValidator(IHostEnvironment environment) 
     public ValidateOptionsResult Validate(string? name, IntegrationOptions options)
     {
         var problems = new List<string>();
-        if (options.MaxBodyBytes is < 1024 or > 16 * 1024 * 1024)
+        if (options.MaxBodyBytes is < IntegrationOptions.MinBodyBytes or > IntegrationOptions.MaxBodyBytesLimit)
         {
-            problems.Add("Integration:MaxBodyBytes must be 1024 to 16777216.");
+            problems.Add($"Integration__MaxBodyBytes must be {IntegrationOptions.MinBodyBytes} to {IntegrationOptions.MaxBodyBytesLimit}.");
         }
         if (string.IsNullOrWhiteSpace(options.SecretHeader) || !options.SecretHeader.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
         {
-            problems.Add("Integration:SecretHeader must be a header name (letters, digits, '-' and '_').");
+            problems.Add("Integration__SecretHeader must be a header name (letters, digits, '-' and '_').");
         }
-        if (options.ConfiguredSecrets.Any(s => s.Length < IntegrationOptions.MinSecretLength || s.Length > 1024 || s.Any(c => c < 0x21 || c > 0x7e)))
+        if (options.ConfiguredSecrets.Any(s => s.Length is < IntegrationOptions.MinSecretLength or > IntegrationOptions.MaxSecretLength || s.Any(c => c < 0x21 || c > 0x7e)))
         {
             // Never echo the secret itself.
-            problems.Add($"Every Integration:Secrets entry must be {IntegrationOptions.MinSecretLength} to 1024 visible ASCII characters (e.g. `openssl rand -base64 32`).");
+            problems.Add($"Every Integration__Secrets__N entry must be {IntegrationOptions.MinSecretLength} to {IntegrationOptions.MaxSecretLength} visible ASCII characters (e.g. `openssl rand -base64 32`).");
         }
         if (options.ConfiguredSecrets.Count == 0 && !options.PrivateNetwork && !environment.IsDevelopment())
         {

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Options;
 using Tether.Api.Integration;
 using Tether.Hosting;
@@ -8,13 +6,11 @@ namespace Tether.Api.Security;
 
 /// <summary>
 /// Requires one of the configured integration secrets in the secret header on <c>/connect</c>, <c>/disconnect</c>
-/// and <c>/handle-event</c> (contract §1). Runs before the body is read, so a forged request costs one hash.
+/// and <c>/handle-event</c>. Runs before the body is read, so a forged request costs one hash. Shared by the
+/// endpoints (<see cref="Hosting.SharedEndpointFilter"/>) so the digests are computed once per options value.
 /// </summary>
 internal sealed class IntegrationSecretFilter(IOptionsMonitor<IntegrationOptions> options) : IEndpointFilter
 {
-    /// <summary>Longer header values are refused without hashing; no configured secret is that long.</summary>
-    private const int MaxPresentedBytes = 1024;
-
     private ExpectedSecrets? _expected;
 
     public ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -23,24 +19,12 @@ internal sealed class IntegrationSecretFilter(IOptionsMonitor<IntegrationOptions
         if (expected.Hashes.Length == 0) return next(context);
 
         var values = context.HttpContext.Request.Headers[expected.Header];
-        if (values.Count == 1 && Matches(expected.Hashes, values[0]))
+        if (values.Count == 1 && SecretDigests.MatchesAny(expected.Hashes, values[0]))
         {
             return next(context);
         }
         return ValueTask.FromResult<object?>(Replies.Error(401, "unauthorized",
             $"This endpoint is for API Gateway's integration: the {expected.Header} header is missing or wrong."));
-    }
-
-    /// <summary>Hashes the presented value without allocating and compares it with <see cref="ApiKeyCheck.MatchesAnyDigest"/>.</summary>
-    private static bool Matches(byte[][] hashes, string? presented)
-    {
-        if (string.IsNullOrEmpty(presented) || presented.Length > MaxPresentedBytes) return false;
-        Span<byte> bytes = stackalloc byte[MaxPresentedBytes * 3];
-        var length = Encoding.UTF8.GetBytes(presented, bytes);
-        if (length > MaxPresentedBytes) return false;
-        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(bytes[..length], digest);
-        return ApiKeyCheck.MatchesAnyDigest(hashes, digest);
     }
 
     /// <summary>Digests are computed once per options instance (configuration reloads make a new one).</summary>
@@ -50,7 +34,7 @@ internal sealed class IntegrationSecretFilter(IOptionsMonitor<IntegrationOptions
         var expected = _expected;
         if (expected is not null && ReferenceEquals(expected.Source, current)) return expected;
         expected = new ExpectedSecrets(current, current.SecretHeader,
-            [.. current.ConfiguredSecrets.Select(ApiKeyCheck.Digest)]);
+            [.. current.ConfiguredSecrets.Select(SecretDigests.Digest)]);
         _expected = expected;
         return expected;
     }

@@ -184,20 +184,20 @@ internal sealed class UserTokenValidator
         foreach (var (text, i) in options.SymmetricKeys.Select((k, i) => (k, i)).Where(p => !string.IsNullOrWhiteSpace(p.k)))
         {
             var bytes = DecodeBase64(text.Trim())
-                ?? throw new InvalidOperationException($"Jwt:SymmetricKeys:{i} is not base64 or base64url.");
-            if (bytes.Length < 32) throw new InvalidOperationException($"Jwt:SymmetricKeys:{i} is shorter than 32 bytes; HMAC keys that short can be guessed.");
+                ?? throw new InvalidOperationException($"Jwt__SymmetricKeys__{i} is not base64 or base64url.");
+            if (bytes.Length < 32) throw new InvalidOperationException($"Jwt__SymmetricKeys__{i} is shorter than 32 bytes; HMAC keys that short can be guessed.");
             keys.Add(new SymmetricSecurityKey(bytes));
         }
         foreach (var (pem, i) in options.PublicKeys.Select((k, i) => (k, i)).Where(p => !string.IsNullOrWhiteSpace(p.k)))
         {
-            keys.Add(FromPem(pem, $"Jwt:PublicKeys:{i}"));
+            keys.Add(FromPem(pem, $"Jwt__PublicKeys__{i}"));
         }
         foreach (var (path, i) in options.PublicKeyFiles.Select((k, i) => (k, i)).Where(p => !string.IsNullOrWhiteSpace(p.k)))
         {
-            keys.Add(FromPem(ReadFile(path, $"Jwt:PublicKeyFiles:{i}"), $"Jwt:PublicKeyFiles:{i} ({path})"));
+            keys.Add(FromPem(ReadFile(path, $"Jwt__PublicKeyFiles__{i}"), $"Jwt__PublicKeyFiles__{i} ({path})"));
         }
-        if (!string.IsNullOrWhiteSpace(options.Jwks)) keys.AddRange(FromJwks(options.Jwks, "Jwt:Jwks"));
-        if (!string.IsNullOrWhiteSpace(options.JwksFile)) keys.AddRange(FromJwks(ReadFile(options.JwksFile, "Jwt:JwksFile"), $"Jwt:JwksFile ({options.JwksFile})"));
+        if (!string.IsNullOrWhiteSpace(options.Jwks)) keys.AddRange(FromJwks(options.Jwks, "Jwt__Jwks"));
+        if (!string.IsNullOrWhiteSpace(options.JwksFile)) keys.AddRange(FromJwks(ReadFile(options.JwksFile, "Jwt__JwksFile"), $"Jwt__JwksFile ({options.JwksFile})"));
         return keys;
     }
 
@@ -273,16 +273,16 @@ internal sealed class JwtOptionsValidator : IValidateOptions<JwtOptions>
         if (!options.Enabled)
         {
             return configuredAnything
-                ? ValidateOptionsResult.Fail("Jwt:Issuers, Jwt:Audiences or Jwt:RoomsClaim is set but no signing key is: set Jwt:SymmetricKeys, Jwt:PublicKeys, Jwt:PublicKeyFiles, Jwt:Jwks or Jwt:JwksFile.")
+                ? ValidateOptionsResult.Fail("Jwt__Issuers, Jwt__Audiences or Jwt__RoomsClaim is set but no signing key is: set Jwt__SymmetricKeys, Jwt__PublicKeys, Jwt__PublicKeyFiles, Jwt__Jwks or Jwt__JwksFile.")
                 : ValidateOptionsResult.Success;
         }
         var problems = new List<string>();
-        if (!options.Issuers.Any(i => !string.IsNullOrWhiteSpace(i))) problems.Add("Jwt:Issuers needs at least one accepted issuer.");
-        if (!options.Audiences.Any(a => !string.IsNullOrWhiteSpace(a))) problems.Add("Jwt:Audiences needs at least one accepted audience.");
-        if (options.ClockSkew < TimeSpan.Zero || options.ClockSkew > TimeSpan.FromMinutes(5)) problems.Add("Jwt:ClockSkew must be 0 to 5 minutes.");
-        if (string.IsNullOrWhiteSpace(options.UserClaim)) problems.Add("Jwt:UserClaim must name a claim.");
-        if (options.MaxTokenLength is < 256 or > 65536) problems.Add("Jwt:MaxTokenLength must be 256 to 65536.");
-        if (options.Algorithms.Any(a => string.Equals(a, "none", StringComparison.OrdinalIgnoreCase))) problems.Add("Jwt:Algorithms must not contain 'none'.");
+        if (!options.Issuers.Any(i => !string.IsNullOrWhiteSpace(i))) problems.Add("Jwt__Issuers needs at least one accepted issuer.");
+        if (!options.Audiences.Any(a => !string.IsNullOrWhiteSpace(a))) problems.Add("Jwt__Audiences needs at least one accepted audience.");
+        if (options.ClockSkew < TimeSpan.Zero || options.ClockSkew > TimeSpan.FromMinutes(5)) problems.Add("Jwt__ClockSkew must be 0 to 5 minutes.");
+        if (string.IsNullOrWhiteSpace(options.UserClaim)) problems.Add("Jwt__UserClaim must name a claim.");
+        if (options.MaxTokenLength is < 256 or > 65536) problems.Add("Jwt__MaxTokenLength must be 256 to 65536.");
+        if (options.Algorithms.Any(a => string.Equals(a, "none", StringComparison.OrdinalIgnoreCase))) problems.Add("Jwt__Algorithms must not contain 'none'.");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }

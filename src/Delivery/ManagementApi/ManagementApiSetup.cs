@@ -1,6 +1,5 @@
 using Amazon.Runtime;
 using Amazon.Runtime.Credentials;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Tether.Contracts;
 
@@ -9,61 +8,38 @@ namespace Tether.Delivery;
 /// <summary>Where and how the Management API client posts, resolved once at start.</summary>
 public sealed record ManagementApiTarget(Uri Endpoint, string Region, AWSCredentials Credentials, string CredentialSource);
 
-/// <summary>Resolves endpoint, region and credentials from options, the seed's variables and AWS's default chain.</summary>
-public static class ManagementApiSetup
+/// <summary>Resolves endpoint, region and credentials from options (seed variables included) and AWS's default chain.</summary>
+public static partial class ManagementApiSetup
 {
-    public static ManagementApiTarget Resolve(ManagementApiOptions options, IConfiguration configuration, bool embedded, ILogger logger)
+    public const string DefaultRegion = "us-east-1";
+
+    /// <summary>Added per call; an endpoint configured with it would post to <c>/@connections/@connections/…</c>.</summary>
+    internal const string ConnectionsSuffix = "/@connections";
+
+    public static ManagementApiTarget Resolve(ManagementApiOptions options, bool embedded, ILogger logger)
     {
-        var endpoint = ResolveEndpoint(options, configuration, embedded, logger);
-        var region = FirstNonEmpty(options.Region, configuration["AWS_REGION"], configuration["AWS_DEFAULT_REGION"])
-                     ?? RegionFromHost(endpoint.Host)
-                     ?? "us-east-1";
+        var endpoint = ResolveEndpoint(options, embedded, logger);
         var hostRegion = RegionFromHost(endpoint.Host);
+        var region = options.Region ?? hostRegion ?? DefaultRegion;
         if (hostRegion is not null && !string.Equals(hostRegion, region, StringComparison.Ordinal))
         {
-            logger.LogWarning(
-                "The signing region {Region} differs from the region in the Management API host {Host}; API Gateway will answer 403. Set AWS_REGION to {HostRegion}.",
-                region, endpoint.Host, hostRegion);
+            LogRegionMismatch(logger, region, endpoint.Host, hostRegion);
         }
 
         var (credentials, source) = ResolveCredentials(options, embedded);
         return new ManagementApiTarget(endpoint, region, credentials, source);
     }
 
-    private static Uri ResolveEndpoint(ManagementApiOptions options, IConfiguration configuration, bool embedded, ILogger logger)
+    /// <summary>The validated endpoint, or the local gateway's in the embedded default; a trailing <c>/@connections</c> is dropped.</summary>
+    private static Uri ResolveEndpoint(ManagementApiOptions options, bool embedded, ILogger logger)
     {
-        var configured = FirstNonEmpty(options.Endpoint, configuration["RESPONSE_MESSAGE_URL"]);
-        if (configured is null)
-        {
-            if (!embedded)
-            {
-                throw new InvalidOperationException(
-                    "No Management API endpoint is configured. Set RESPONSE_MESSAGE_URL (or ManagementApi__Endpoint) to the API's connection URL, " +
-                    "https://{api-id}.execute-api.{region}.amazonaws.com/{stage}.");
-            }
-            configured = LocalDevelopment.GatewayEndpoint;
-        }
-
-        if (!Uri.TryCreate(configured.Trim(), UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
-        {
-            throw new InvalidOperationException(
-                $"The Management API endpoint '{configured}' is not an absolute http(s) URL. Expected https://{{api-id}}.execute-api.{{region}}.amazonaws.com/{{stage}}.");
-        }
-        if (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
-        {
-            throw new InvalidOperationException($"The Management API endpoint '{configured}' must not have a query string or fragment.");
-        }
-
+        var uri = ManagementApiOptionsValidator.Parse(options.Endpoint)
+                  ?? (embedded ? new Uri(LocalDevelopment.GatewayEndpoint) : throw new InvalidOperationException(ManagementApiOptionsValidator.MissingEndpoint));
         var path = uri.AbsolutePath.TrimEnd('/');
-        if (path.EndsWith("/@connections", StringComparison.OrdinalIgnoreCase))
+        if (path.EndsWith(ConnectionsSuffix, StringComparison.OrdinalIgnoreCase))
         {
-            logger.LogWarning("The Management API endpoint ends with /@connections; that part is added per call, so it was removed.");
-            path = path[..^"/@connections".Length];
-        }
-        if (path.Length == 0 && RegionFromHost(uri.Host) is not null)
-        {
-            throw new InvalidOperationException(
-                $"The Management API endpoint '{configured}' has no stage. API Gateway answers 403 without it: use https://{uri.Host}/{{stage}}.");
+            LogConnectionsSuffixRemoved(logger);
+            path = path[..^ConnectionsSuffix.Length];
         }
         return new UriBuilder(uri) { Path = path }.Uri;
     }
@@ -73,8 +49,8 @@ public static class ManagementApiSetup
         if (!string.IsNullOrEmpty(options.AccessKeyId) && !string.IsNullOrEmpty(options.SecretAccessKey))
         {
             return string.IsNullOrEmpty(options.SessionToken)
-                ? (new BasicAWSCredentials(options.AccessKeyId, options.SecretAccessKey), "configuration (ManagementApi:AccessKeyId)")
-                : (new SessionAWSCredentials(options.AccessKeyId, options.SecretAccessKey, options.SessionToken), "configuration (ManagementApi:AccessKeyId, session)");
+                ? (new BasicAWSCredentials(options.AccessKeyId, options.SecretAccessKey), "configuration (ManagementApi__AccessKeyId)")
+                : (new SessionAWSCredentials(options.AccessKeyId, options.SecretAccessKey, options.SessionToken), "configuration (ManagementApi__AccessKeyId, session)");
         }
 
         // The first run must work offline: without any credential source the default chain would end at the
@@ -88,9 +64,8 @@ public static class ManagementApiSetup
         var resolved = DefaultAWSCredentialsIdentityResolver.GetCredentials();
         if (resolved is EnvironmentVariablesAWSCredentials environment)
         {
-            // The SDK re-reads the environment on every signature (a measurable share of each post's CPU); a process's
-            // environment does not change under it, so the values are read once. Refreshing sources (roles, SSO,
-            // instance or container credentials) keep their own cache and expiry and are used as they are.
+            // The SDK re-reads the environment on every signature; a process's environment does not change under it, so
+            // the values are read once. Refreshing sources (roles, SSO, instance metadata) keep their own cache and expiry.
             var values = environment.GetCredentials();
             resolved = values.UseToken
                 ? new SessionAWSCredentials(values.AccessKey, values.SecretKey, values.Token)
@@ -119,6 +94,4 @@ public static class ManagementApiSetup
         var parts = host.Split('.');
         return parts.Length >= 5 && parts[1] == "execute-api" && parts[3] == "amazonaws" ? parts[2] : null;
     }
-
-    private static string? FirstNonEmpty(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
 }

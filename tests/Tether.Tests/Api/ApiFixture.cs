@@ -30,8 +30,8 @@ public sealed class ApiFixture : IAsyncLifetime
             web.UseSetting("ManagementApi:RetryBaseDelay", "00:00:00.005");
             web.UseSetting("Orleans:Endpoints:SiloPort", siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
             web.UseSetting("Orleans:Endpoints:GatewayPort", gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            web.UseSetting("Management:ApiKeys:0", "old-key-being-rotated-out");
-            web.UseSetting("Management:ApiKeys:1", ApiKey);
+            web.UseSetting("Admin:ApiKeys:0", "old-key-being-rotated-out");
+            web.UseSetting("Admin:ApiKeys:1", ApiKey);
             web.UseSetting("Connections:ConnectGracePeriod", "00:00:00");
             web.UseSetting("LocalGateway:Enabled", "false");
         });

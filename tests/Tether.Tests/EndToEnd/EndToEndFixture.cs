@@ -43,7 +43,7 @@ public sealed class EndToEndFixture : IAsyncLifetime
             web.UseSetting("ManagementApi:RetryBaseDelay", "00:00:00.005");
             web.UseSetting("Orleans:Endpoints:SiloPort", FreePort.Next().ToString(CultureInfo.InvariantCulture));
             web.UseSetting("Orleans:Endpoints:GatewayPort", FreePort.Next().ToString(CultureInfo.InvariantCulture));
-            web.UseSetting("Management:ApiKeys:0", ApiKey);
+            web.UseSetting("Admin:ApiKeys:0", ApiKey);
             web.UseSetting("Integration:Secrets:0", IntegrationSecret);
             // A vanished client must leave its rooms at its first 410, not after the $connect grace period.
             web.UseSetting("Connections:ConnectGracePeriod", "00:00:00");

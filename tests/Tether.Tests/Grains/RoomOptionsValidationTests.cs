@@ -26,10 +26,10 @@ public sealed class RoomOptionsValidationTests
     }
 
     [Theory]
-    [InlineData("Rooms:ShardHandOverTimeout", "00:00:00", "Rooms:ShardHandOverTimeout")]
-    [InlineData("Rooms:ShardHandOverTimeout", "-00:00:01", "Rooms:ShardHandOverTimeout")]
-    [InlineData("Rooms:ShardHandOverTimeout", "00:05:01", "Rooms:ShardHandOverTimeout")]
-    [InlineData("Rooms:ShardHandOverMaxDeferredBytes", "-1", "Rooms:ShardHandOverMaxDeferredBytes")]
+    [InlineData("Rooms:ShardHandOverTimeout", "00:00:00", "Rooms__ShardHandOverTimeout")]
+    [InlineData("Rooms:ShardHandOverTimeout", "-00:00:01", "Rooms__ShardHandOverTimeout")]
+    [InlineData("Rooms:ShardHandOverTimeout", "00:05:01", "Rooms__ShardHandOverTimeout")]
+    [InlineData("Rooms:ShardHandOverMaxDeferredBytes", "-1", "Rooms__ShardHandOverMaxDeferredBytes")]
     public void Bad_hand_over_settings_are_refused_with_their_name(string key, string value, string named)
     {
         var refused = Assert.Throws<OptionsValidationException>(() => Bind((key, value)));

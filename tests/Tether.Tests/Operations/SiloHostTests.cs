@@ -31,7 +31,7 @@ public sealed class SiloHostFixture : IAsyncLifetime
             web.UseSetting("Orleans:Endpoints:SiloPort", FreePort.Next().ToString(CultureInfo.InvariantCulture));
             web.UseSetting("Orleans:Endpoints:GatewayPort", FreePort.Next().ToString(CultureInfo.InvariantCulture));
             web.UseSetting("Orleans:ClusterId", "silo-host-test-" + Guid.NewGuid().ToString("N")[..8]);
-            web.UseSetting("Management:ApiKeys:0", ApiKey);
+            web.UseSetting("Admin:ApiKeys:0", ApiKey);
             web.UseSetting("Telemetry:Prometheus", "true");
         });
         _ = Factory.Server;
@@ -117,7 +117,7 @@ public sealed class SiloHostTests(SiloHostFixture fixture) : IClassFixture<SiloH
 public sealed class SiloHostStartupTests
 {
     [Fact]
-    public async Task A_short_management_key_stops_the_silo_host_with_a_message_that_names_the_setting_not_the_key()
+    public async Task A_short_admin_key_stops_the_silo_host_with_a_message_that_names_the_setting_not_the_key()
     {
         const string shortKey = "dash-key-7";
         await using var factory = new WebApplicationFactory<silo::Program>().WithWebHostBuilder(web =>
@@ -128,12 +128,12 @@ public sealed class SiloHostStartupTests
             web.UseSetting("Orleans:Endpoints:SiloPort", FreePort.Next().ToString(CultureInfo.InvariantCulture));
             web.UseSetting("Orleans:Endpoints:GatewayPort", FreePort.Next().ToString(CultureInfo.InvariantCulture));
             web.UseSetting("Orleans:ClusterId", "silo-short-key-" + Guid.NewGuid().ToString("N")[..8]);
-            web.UseSetting("Management:ApiKeys:0", shortKey);
+            web.UseSetting("Admin:ApiKeys:0", shortKey);
         });
 
         var failure = Assert.ThrowsAny<Exception>(() => factory.Server);
         var message = failure.ToString();
-        Assert.Contains("Management:ApiKeys", message, StringComparison.Ordinal);
+        Assert.Contains("Admin__ApiKeys", message, StringComparison.Ordinal);
         Assert.DoesNotContain(shortKey, message, StringComparison.Ordinal);
     }
 }

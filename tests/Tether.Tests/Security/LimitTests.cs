@@ -10,7 +10,7 @@ public sealed class LimitsFixture : SecurityFixture
     protected override IEnumerable<KeyValuePair<string, string>> Settings()
     {
         yield return new("Integration:Secrets:0", Secret);
-        yield return new("Management:ApiKeys:0", ApiKey);
+        yield return new("Admin:ApiKeys:0", ApiKey);
         yield return new("Integration:MaxBodyBytes", "4096");
         yield return new("Rooms:Default", "");
         yield return new("Limits:MaxRoomsPerConnection", "2");

@@ -49,8 +49,8 @@ public class SecurityFixture : IAsyncLifetime
     {
         yield return new("Integration:Secrets:0", OldSecret);
         yield return new("Integration:Secrets:1", Secret);
-        yield return new("Management:ApiKeys:0", OldApiKey);
-        yield return new("Management:ApiKeys:1", ApiKey);
+        yield return new("Admin:ApiKeys:0", OldApiKey);
+        yield return new("Admin:ApiKeys:1", ApiKey);
         yield return new("Jwt:Issuers:0", Issuer);
         yield return new("Jwt:Audiences:0", Audience);
         yield return new("Jwt:SymmetricKeys:0", HmacKeyBase64);
