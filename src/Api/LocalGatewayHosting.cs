@@ -35,25 +35,6 @@ public static class LocalGatewayHosting
     }
 }
 
-/// <summary>Refuses local gateway settings the embedded gateway cannot run with.</summary>
-internal sealed class LocalGatewayOptionsValidator : IValidateOptions<LocalGatewayOptions>
-{
-    public ValidateOptionsResult Validate(string? name, LocalGatewayOptions options)
-    {
-        var problems = new List<string>();
-        if (options.Port is < 1 or > 65535) problems.Add("LocalGateway__Port must be a port number, 1 to 65535 (the Management API client is pointed at it).");
-        if (!System.Text.RegularExpressions.Regex.IsMatch(options.Stage ?? "", "^[A-Za-z0-9_-]{1,128}$"))
-        {
-            problems.Add("LocalGateway__Stage must be 1 to 128 letters, digits, '-' or '_'.");
-        }
-        if (options.IdleTimeout <= TimeSpan.Zero || options.MaxLifetime <= TimeSpan.Zero)
-        {
-            problems.Add("LocalGateway__IdleTimeout and LocalGateway__MaxLifetime must be positive.");
-        }
-        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
-    }
-}
-
 /// <summary>Starts the gateway once the API listens (its address is the backend URL) and stops it with the API.</summary>
 public sealed partial class EmbeddedLocalGateway(
     IOptions<LocalGatewayOptions> options, IOptions<IntegrationOptions> integration, IServer server, IServiceProvider services, ILoggerFactory loggerFactory)

@@ -5,7 +5,7 @@ namespace Tether.Contracts;
 /// <summary>A room and its members, keyed by the room name.</summary>
 public interface IRoomGrain : IGrainWithStringKey
 {
-    /// <summary>What <see cref="Join"/> returns when the room is at <c>Limits:MaxMembersPerRoom</c>.</summary>
+    /// <summary>What <see cref="Join"/> returns when the room is at <c>Limits__MaxMembersPerRoom</c>.</summary>
     const int Full = -1;
 
     /// <summary>Adds a member (idempotent) and returns the member count, or <see cref="Full"/> when the room is full.</summary>

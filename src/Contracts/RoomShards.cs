@@ -52,7 +52,7 @@ public static class RoomShards
         return false;
     }
 
-    /// <summary>The longest <c>Rooms:ShardHandOverTimeout</c>: well inside the 10-minute response timeout of the call that waits.</summary>
+    /// <summary>The longest <c>Rooms__ShardHandOverTimeout</c>: well inside the 10-minute response timeout of the call that waits.</summary>
     public static readonly TimeSpan MaxHandOverTimeout = TimeSpan.FromMinutes(5);
 
     private static uint Mask(int depth) => depth == 0 ? 0u : (1u << depth) - 1u;

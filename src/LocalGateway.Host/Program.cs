@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Tether.LocalGateway;
 using Tether.LocalGateway.Template;
 using Tether.Contracts;
+using Tether.LocalGateway.Host;
 
 // The local API Gateway on its own, against any backend:
 //   dotnet run --project src/LocalGateway.Host -- --backend http://localhost:5000 [--port 8080] [--stage local]
@@ -21,24 +22,27 @@ var configuration = new ConfigurationBuilder()
     })
     .Build();
 
+var (options, settings) = StandaloneSettings.Bind(configuration);
 using var loggerFactory = LoggerFactory.Create(logging => logging
     .AddSimpleConsole(o => o.SingleLine = true)
-    .SetMinimumLevel(configuration.GetValue("LocalGateway:LogLevel", LogLevel.Information)));
+    .SetMinimumLevel(settings.LogLevel));
 var logger = loggerFactory.CreateLogger("Tether.LocalGateway.Host");
 
-var options = new LocalGatewayOptions();
-configuration.GetSection(LocalGatewayOptions.Section).Bind(options);
 if (string.IsNullOrWhiteSpace(options.BackendUrl))
 {
     LogNoBackendUrl(logger);
     return 2;
 }
+if (new LocalGatewayOptionsValidator().Validate(null, options) is { Failed: true } invalid)
+{
+    LogConfigurationError(logger, invalid.FailureMessage);
+    return 1;
+}
 // No secret given: the integrations send no secret header (a backend without Integration__Secrets accepts that).
 options.StageVariables.TryAdd(LocalGatewayOptions.SecretStageVariable, "");
 
-var region = FirstNonEmpty(options.Region, configuration["AWS_REGION"], configuration["AWS_DEFAULT_REGION"]) ?? "us-east-1";
-var accessKeyId = FirstNonEmpty(options.AccessKeyId, configuration["AWS_ACCESS_KEY_ID"]);
-var secretAccessKey = FirstNonEmpty(options.SecretAccessKey, configuration["AWS_SECRET_ACCESS_KEY"]);
+var region = options.Region!;
+var (accessKeyId, secretAccessKey) = (options.AccessKeyId, options.SecretAccessKey);
 if (accessKeyId is null || secretAccessKey is null)
 {
     // The same fixed pair the backend's embedded default signs with when it has no AWS credentials.
@@ -77,5 +81,3 @@ void Stop(System.Runtime.InteropServices.PosixSignalContext context)
     context.Cancel = true;
     stop.Cancel();
 }
-
-static string? FirstNonEmpty(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Tether.LocalGateway;
 
 /// <summary>The local gateway's settings (configuration section <c>LocalGateway</c>, environment <c>LocalGateway__*</c>).</summary>
@@ -16,7 +14,6 @@ public sealed class LocalGatewayOptions
     /// <summary>Whether the API hosts the gateway in the embedded default.</summary>
     public bool Enabled { get; set; } = true;
 
-    [Range(0, 65535)]
     public int Port { get; set; } = 8080;
 
     /// <summary>
@@ -25,7 +22,6 @@ public sealed class LocalGatewayOptions
     /// </summary>
     public string? ListenAddress { get; set; }
 
-    [RegularExpression("^[A-Za-z0-9_-]{1,128}$")]
     public string Stage { get; set; } = "local";
 
     /// <summary>The backend's base URL (fills the template's <c>BackendUrl</c> parameter). The embedded gateway uses the API's own address.</summary>
@@ -60,10 +56,8 @@ public sealed class LocalGatewayOptions
 /// <summary>Initial fault injection; <see cref="FaultInjection"/> can change it at run time.</summary>
 public sealed class FaultOptions
 {
-    [Range(0.0, 1.0)]
     public double ThrottleShare { get; set; }
 
-    [Range(0.0, 1.0)]
     public double ServerErrorShare { get; set; }
 
     public TimeSpan Latency { get; set; }
