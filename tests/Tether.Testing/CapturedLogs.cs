@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Tether.Tests.Support;
+namespace Tether.Testing;
 
 /// <summary>A logger provider that keeps every entry of every category, exception text included.</summary>
-internal sealed class CapturedLogs : ILoggerProvider
+public sealed class CapturedLogs : ILoggerProvider
 {
     private readonly ConcurrentQueue<(string Category, LogLevel Level, string Text)> _entries = new();
 

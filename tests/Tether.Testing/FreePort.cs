@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Tether.Tests.Support;
+namespace Tether.Testing;
 
-internal static class FreePort
+public static class FreePort
 {
     /// <summary>A loopback port that was free a moment ago.</summary>
     public static int Next()

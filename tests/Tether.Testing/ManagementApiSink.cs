@@ -5,8 +5,10 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
-namespace Tether.Bench;
+namespace Tether.Testing;
 
 /// <summary>
 /// A fast stand-in for the Management API on loopback: answers every signed <c>POST {stage}/@connections/{id}</c>
@@ -14,7 +16,7 @@ namespace Tether.Bench;
 /// recipient got exactly what it should. It does not verify signatures (the local gateway does that in tests);
 /// it refuses unsigned posts so a misconfigured backend cannot look fast.
 /// </summary>
-internal sealed class Sink : IAsyncDisposable
+public sealed class ManagementApiSink : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, int> _hits = new(StringComparer.Ordinal);
@@ -26,17 +28,17 @@ internal sealed class Sink : IAsyncDisposable
     private TaskCompletionSource<long> _reached = NewSignal();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<long>> _watched = new(StringComparer.Ordinal);
 
-    private Sink(WebApplication app) => _app = app;
+    private ManagementApiSink(WebApplication app) => _app = app;
 
     public Uri BaseAddress { get; private set; } = null!;
 
     public long Posts => Interlocked.Read(ref _posts);
 
-    public long Unsigned => Interlocked.Read(ref _unsigned);
+    public long UnsignedPosts => Interlocked.Read(ref _unsigned);
 
     public IReadOnlyDictionary<string, int> Hits => _hits;
 
-    public static async Task<Sink> StartAsync()
+    public static async Task<ManagementApiSink> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -46,7 +48,7 @@ internal sealed class Sink : IAsyncDisposable
             k.Limits.MaxConcurrentConnections = null;
         });
         var app = builder.Build();
-        var sink = new Sink(app);
+        var sink = new ManagementApiSink(app);
         app.Run(sink.HandleAsync);
         await app.StartAsync();
         sink.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());

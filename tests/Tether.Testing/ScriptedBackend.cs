@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Tether.LocalGateway;
 
-namespace Tether.Tests.LocalGateway;
+namespace Tether.Testing;
 
 /// <summary>An HTTP backend on a loopback socket whose answers each test scripts; it records every request.</summary>
 public sealed class ScriptedBackend : IAsyncDisposable

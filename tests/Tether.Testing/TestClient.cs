@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Tether.LocalGateway;
 
-namespace Tether.Tests.EndToEnd;
+namespace Tether.Testing;
 
 /// <summary>A real WebSocket client (<see cref="ClientWebSocket"/>) that records every frame it receives, in order.</summary>
 public sealed class TestClient : IAsyncDisposable

@@ -1,9 +1,9 @@
 using Amazon.Runtime;
 using Tether.LocalGateway;
 
-namespace Tether.Tests.Support;
+namespace Tether.Testing;
 
-internal static class TestCredentials
+public static class TestCredentials
 {
     public const string AccessKeyId = "AKIDTESTTETHER";
     public const string SecretAccessKey = "test-secret-key-for-the-emulator";

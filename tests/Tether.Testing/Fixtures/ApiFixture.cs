@@ -3,9 +3,8 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Tether.Delivery;
 using Tether.LocalGateway;
-using Tether.Tests.Support;
 
-namespace Tether.Tests.Api;
+namespace Tether.Testing;
 
 /// <summary>The real API (embedded silo included) on ASP.NET Core's test server, posting to the emulated Management API.</summary>
 public sealed class ApiFixture : IAsyncLifetime
@@ -46,10 +45,4 @@ public sealed class ApiFixture : IAsyncLifetime
 
     public Task DrainAsync() =>
         Factory.Services.GetRequiredService<DeliveryDispatcher>().WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(30));
-}
-
-[CollectionDefinition(Name)]
-public sealed class ApiTests : ICollectionFixture<ApiFixture>
-{
-    public const string Name = "api";
 }

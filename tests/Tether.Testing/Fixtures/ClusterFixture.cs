@@ -5,9 +5,8 @@ using Tether.Contracts;
 using Tether.Delivery;
 using Tether.Hosting;
 using Tether.LocalGateway;
-using Tether.Tests.Support;
 
-namespace Tether.Tests.Grains;
+namespace Tether.Testing;
 
 /// <summary>An in-process Orleans test cluster whose silos post to the emulated Management API.</summary>
 public class ClusterFixture : IAsyncLifetime
@@ -82,24 +81,12 @@ public class ClusterFixture : IAsyncLifetime
             .WaitAsync(TimeSpan.FromSeconds(30));
 }
 
-[CollectionDefinition(Name)]
-public sealed class ClusterTests : ICollectionFixture<ClusterFixture>
-{
-    public const string Name = "cluster";
-}
-
 /// <summary>A cluster that keeps connections accepted less than three seconds ago when they answer 410.</summary>
 public sealed class GraceClusterFixture : ClusterFixture
 {
     public GraceClusterFixture() : base(TimeSpan.FromSeconds(3))
     {
     }
-}
-
-[CollectionDefinition(Name)]
-public sealed class GraceClusterTests : ICollectionFixture<GraceClusterFixture>
-{
-    public const string Name = "grace-cluster";
 }
 
 /// <summary>A cluster whose connections check with API Gateway every second whether they still exist.</summary>
@@ -112,24 +99,12 @@ public sealed class SweepClusterFixture : ClusterFixture
     ];
 }
 
-[CollectionDefinition(Name)]
-public sealed class SweepClusterTests : ICollectionFixture<SweepClusterFixture>
-{
-    public const string Name = "sweep-cluster";
-}
-
 /// <summary>Three silos, and rooms that shard into 8 at once: the smallest cluster where shard placement is not a coin toss.</summary>
 public sealed class ThreeSiloClusterFixture : ClusterFixture
 {
     protected override int SiloCount => 3;
 
     protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings => [new("Rooms:InitialShards", "8")];
-}
-
-[CollectionDefinition(Name)]
-public sealed class ThreeSiloClusterTests : ICollectionFixture<ThreeSiloClusterFixture>
-{
-    public const string Name = "three-silo-cluster";
 }
 
 /// <summary>
@@ -151,12 +126,6 @@ public sealed class SweepIndexClusterFixture : ClusterFixture
     ];
 
     protected override IEmulatedConnections Emulate(InMemoryConnections connections) => Observed = new ObservedConnections(connections);
-}
-
-[CollectionDefinition(Name)]
-public sealed class SweepIndexClusterTests : ICollectionFixture<SweepIndexClusterFixture>
-{
-    public const string Name = "sweep-index-cluster";
 }
 
 /// <summary>Emulated connections that note when the Management API looked each id up (every GET, POST and DELETE does).</summary>

@@ -6,9 +6,8 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Tether.Delivery;
 using Tether.LocalGateway;
-using Tether.Tests.Support;
 
-namespace Tether.Tests.EndToEnd;
+namespace Tether.Testing;
 
 /// <summary>
 /// The whole flow on loopback sockets: real WebSocket clients → the local gateway (configured from
@@ -147,10 +146,3 @@ public sealed class RecordingHandler() : DelegatingHandler(new SocketsHttpHandle
 }
 
 public sealed record IntegrationCall(string Path, string? Secret, JsonObject Body, int Status);
-
-[CollectionDefinition(Name)]
-public sealed class EndToEndTests : ICollectionFixture<EndToEndFixture>
-{
-    public const string Name = "end-to-end";
-}
-

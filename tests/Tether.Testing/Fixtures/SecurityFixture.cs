@@ -10,9 +10,8 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Tether.Delivery;
 using Tether.LocalGateway;
-using Tether.Tests.Support;
 
-namespace Tether.Tests.Security;
+namespace Tether.Testing;
 
 /// <summary>
 /// The real API on Kestrel with everything security-related switched on: two integration secrets (rotation), end-user JWTs
@@ -36,7 +35,7 @@ public class SecurityFixture : IAsyncLifetime
     public InMemoryConnections Connections { get; } = new();
     public ManagementApiEmulatorHost Gateway { get; private set; } = null!;
     public WebApplicationFactory<Program> Factory { get; private set; } = null!;
-    internal CapturedLogs Logs { get; } = new();
+    public CapturedLogs Logs { get; } = new();
     public RSA Rsa { get; } = RSA.Create(2048);
     public ECDsa Ec { get; } = ECDsa.Create(ECCurve.NamedCurves.nistP256);
 
@@ -153,10 +152,4 @@ public class SecurityFixture : IAsyncLifetime
         var p = Ec.ExportParameters(includePrivateParameters: false);
         return $$"""{"keys":[{"kty":"EC","crv":"P-256","kid":"ec-1","use":"sig","alg":"ES256","x":"{{Base64UrlEncoder.Encode(p.Q.X)}}","y":"{{Base64UrlEncoder.Encode(p.Q.Y)}}"}]}""";
     }
-}
-
-[CollectionDefinition(Name)]
-public sealed class SecurityTests : ICollectionFixture<SecurityFixture>
-{
-    public const string Name = "security";
 }

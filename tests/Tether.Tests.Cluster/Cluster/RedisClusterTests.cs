@@ -6,7 +6,6 @@ using Orleans.TestingHost;
 using Tether.Contracts;
 using Tether.Hosting;
 using Tether.LocalGateway;
-using Tether.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Tether.Tests.Cluster;
@@ -15,18 +14,28 @@ namespace Tether.Tests.Cluster;
 /// Three in-process silos with Redis membership and Redis grain storage: a silo dies without warning, and a whole
 /// cluster is replaced; no membership is lost and messages reach exactly the rooms' members afterwards.
 /// </summary>
-public sealed class RedisClusterTests(RedisFixture redis, ITestOutputHelper output) : IClassFixture<RedisFixture>, IAsyncLifetime
+public sealed class RedisClusterTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Connections = 240;
     private const int Rooms = 12;
     private readonly InMemoryConnections _connections = new();
     private readonly string _serviceId = "svc-" + Guid.NewGuid().ToString("N")[..8];
     private readonly List<string> _ids = [.. Enumerable.Range(0, Connections).Select(i => $"conn{i:D4}AbCd=")];
+    private RedisServer _redis = null!;
     private ManagementApiEmulatorHost _gateway = null!;
 
-    public async Task InitializeAsync() => _gateway = await ManagementApiEmulatorHost.StartAsync(TestCredentials.EmulatorOptions(), _connections);
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync(reportAs: nameof(RedisClusterTests));
+        output.WriteLine(_redis.Description);
+        _gateway = await ManagementApiEmulatorHost.StartAsync(TestCredentials.EmulatorOptions(), _connections);
+    }
 
-    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
 
     /// <summary>
     /// A <see cref="TestCluster"/> rather than an InProcessTestCluster: only it can leave out the test membership
@@ -37,7 +46,7 @@ public sealed class RedisClusterTests(RedisFixture redis, ITestOutputHelper outp
         var builder = new TestClusterBuilder(silos);
         builder.Options.UseTestClusterMembership = false;
         builder.Options.ServiceId = _serviceId;
-        builder.Properties["ConnectionStrings:redis"] = redis.Server.ConnectionString;
+        builder.Properties["ConnectionStrings:redis"] = _redis.ConnectionString;
         builder.Properties["ManagementApi:Endpoint"] = _gateway.ConnectionUrl.ToString();
         builder.Properties["ManagementApi:AccessKeyId"] = TestCredentials.AccessKeyId;
         builder.Properties["ManagementApi:SecretAccessKey"] = TestCredentials.SecretAccessKey;
@@ -122,7 +131,7 @@ public sealed class RedisClusterTests(RedisFixture redis, ITestOutputHelper outp
     /// <summary>The test cluster's own membership is replaced by Redis': the silos are listed there.</summary>
     private async Task AssertMembershipTableIsInRedisAsync(string clusterId, int silos)
     {
-        using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString);
+        using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
         var key = $"{_serviceId}/members/{clusterId}";
         var entries = await connection.GetDatabase().HashGetAllAsync(key);
         output.WriteLine($"membership hash {key}: {entries.Length} fields");

@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Tether.LocalGateway;
-using Tether.Tests.Support;
 
 namespace Tether.Tests.Operations;
 

@@ -4,25 +4,6 @@ using Tether.Contracts;
 
 namespace Tether.Tests.Security;
 
-/// <summary>Small limits, so each one can be hit in a few requests. No default room, so rooms fill only when a test fills them.</summary>
-public sealed class LimitsFixture : SecurityFixture
-{
-    protected override IEnumerable<KeyValuePair<string, string>> Settings()
-    {
-        yield return new("Integration:Secrets:0", Secret);
-        yield return new("Management:ApiKeys:0", ApiKey);
-        yield return new("Integration:MaxBodyBytes", "4096");
-        yield return new("Rooms:Default", "");
-        yield return new("Limits:MaxRoomsPerConnection", "2");
-        yield return new("Limits:MaxMembersPerRoom", "2");
-        yield return new("Limits:MessagesPerSecond", "0.001");
-        yield return new("Limits:MessageBurst", "5");
-        yield return new("Limits:MaxMessageBytes", "1024");
-        yield return new("Limits:MaxRoomNameLength", "16");
-        yield return new("Limits:RoomNamePattern", "^[a-z0-9-]+$");
-    }
-}
-
 public sealed class LimitTests(LimitsFixture fixture) : IClassFixture<LimitsFixture>
 {
     private readonly HttpClient _http = fixture.Integration();
@@ -178,7 +159,7 @@ public sealed class LimitTests(LimitsFixture fixture) : IClassFixture<LimitsFixt
         Assert.Equal(HttpStatusCode.OK, sent);
         Assert.Contains(fixture.Connections.Received(id), m => m.Contains("to myself", StringComparison.Ordinal));
         Assert.Equal(new Uri(fixture.Gateway.ConnectionUrl, "local/@connections/" + id.Replace("/", "%2F", StringComparison.Ordinal).Replace("+", "%2B", StringComparison.Ordinal).Replace("=", "%3D", StringComparison.Ordinal)).AbsolutePath,
-            new Tether.Delivery.ManagementApiClient(fixture.Gateway.ConnectionUrl, "us-east-1", Support.TestCredentials.Aws, new(), Microsoft.Extensions.Logging.Abstractions.NullLogger<Tether.Delivery.ManagementApiClient>.Instance).ConnectionUri(id).AbsolutePath);
+            new Tether.Delivery.ManagementApiClient(fixture.Gateway.ConnectionUrl, "us-east-1", TestCredentials.Aws, new(), Microsoft.Extensions.Logging.Abstractions.NullLogger<Tether.Delivery.ManagementApiClient>.Instance).ConnectionUri(id).AbsolutePath);
     }
 
     [Theory]

@@ -1,6 +1,5 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
-using Tether.Tests.Support;
 
 namespace Tether.Tests.Security;
 

@@ -3,7 +3,6 @@ using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging;
-using Tether.Tests.Support;
 
 namespace Tether.Tests.Security;
 

@@ -10,13 +10,12 @@ using Microsoft.Extensions.Logging;
 using Tether.Contracts;
 using Tether.Hosting;
 using Tether.LocalGateway;
-using Tether.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Tether.Tests.Cluster;
 
 /// <summary>
-/// The production shape as real processes on loopback: redis-server, three <c>src/Silo</c> processes and the
+/// The production shape as real processes on loopback: Redis, three <c>src/Silo</c> processes and the
 /// <c>src/Api</c> process as an Orleans client, posting to the emulated Management API. One test walks through a
 /// crash (<c>kill -9</c> of the busiest room's silo), a graceful silo shutdown mid fan-out (SIGTERM) and the API's
 /// drain, and prints what it measured.
@@ -45,13 +44,14 @@ public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifeti
 
     public async Task InitializeAsync()
     {
-        _redis = await RedisServer.StartAsync();
+        _redis = await RedisServer.StartAsync(reportAs: nameof(ProcessClusterTests));
+        Figure($"redis: {_redis.Description}");
         _gateway = await ManagementApiEmulatorHost.StartAsync(TestCredentials.EmulatorOptions(), _connections, faults: _faults);
         for (var i = 0; i < 3; i++) _silos.Add(StartSilo($"silo{i}"));
 
         var apiPort = FreePort.Next();
         _apiBase = new Uri($"http://127.0.0.1:{apiPort}");
-        _api = NodeProcess.Start("api", "Api", "Tether.Api", new Dictionary<string, string>(Common())
+        _api = NodeProcess.StartHost("api", "Api", "Tether.Api", new Dictionary<string, string>(Common())
         {
             ["ASPNETCORE_URLS"] = _apiBase.ToString(),
             ["Shutdown__DrainDelay"] = "00:00:03",
@@ -99,7 +99,7 @@ public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifeti
     private NodeProcess StartSilo(string name)
     {
         var siloPort = FreePort.Next();
-        var silo = NodeProcess.Start(name, "Silo", "Tether.Silo", new Dictionary<string, string>(Common())
+        var silo = NodeProcess.StartHost(name, "Silo", "Tether.Silo", new Dictionary<string, string>(Common())
         {
             ["Orleans__Endpoints__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
             ["Orleans__Endpoints__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
@@ -136,9 +136,7 @@ public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifeti
         {
             var text = string.Join(Environment.NewLine, _figures);
             output.WriteLine(text);
-            var directory = Path.Combine(AppContext.BaseDirectory, "figures");
-            Directory.CreateDirectory(directory);
-            await File.WriteAllTextAsync(Path.Combine(directory, "process-cluster.txt"), text);
+            Figures.Write("process-cluster", text);
         }
     }
 

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Tether.Api;
 using Tether.Delivery;
-using Tether.Tests.Support;
 
 namespace Tether.Tests.EndToEnd;
 

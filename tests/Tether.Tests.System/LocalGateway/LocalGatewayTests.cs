@@ -5,8 +5,6 @@ using Amazon.Runtime;
 using Tether.Contracts;
 using Tether.LocalGateway;
 using Tether.Delivery;
-using Tether.Tests.EndToEnd;
-using Tether.Tests.Support;
 
 namespace Tether.Tests.LocalGateway;
 

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Tether.Contracts;
 using Tether.LocalGateway;
 using Tether.Delivery;
-using Tether.Tests.Support;
 
 namespace Tether.Tests.Management;
 
