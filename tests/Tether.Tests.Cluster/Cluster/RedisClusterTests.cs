@@ -14,6 +14,7 @@ namespace Tether.Tests.Cluster;
 /// Three in-process silos with Redis membership and Redis grain storage: a silo dies without warning, and a whole
 /// cluster is replaced; no membership is lost and messages reach exactly the rooms' members afterwards.
 /// </summary>
+[Trait("Category", "Redis")]
 public sealed class RedisClusterTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Connections = 240;

@@ -28,6 +28,7 @@ public sealed class ApiHealthTests(ApiFixture fixture)
 }
 
 /// <summary>The Redis check against a live server (redis-server, or Garnet where there is none).</summary>
+[Trait("Category", "Redis")]
 public sealed class RedisHealthCheckTests(ITestOutputHelper output)
 {
     [Fact]

@@ -20,6 +20,7 @@ namespace Tether.Tests.Cluster;
 /// crash (<c>kill -9</c> of the busiest room's silo), a graceful silo shutdown mid fan-out (SIGTERM) and the API's
 /// drain, and prints what it measured.
 /// </summary>
+[Trait("Category", "Redis")]
 public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
 {
     private const int ConnectionCount = 3000;
