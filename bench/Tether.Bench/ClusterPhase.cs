@@ -7,7 +7,7 @@ using Tether.Testing;
 namespace Tether.Bench;
 
 /// <summary>
-/// The production shape on loopback: redis-server, <see cref="BenchSettings.ClusterSilos"/> <c>src/Silo</c> processes and
+/// The production shape on loopback: Redis, <see cref="BenchSettings.ClusterSilos"/> <c>src/Silo</c> processes and
 /// one <c>src/Api</c> process as an Orleans client, every silo posting to the benchmark's sink. One room big enough to
 /// be sharded gets a broadcast; each silo's own <c>tether_deliveries_total</c> (its Prometheus endpoint, read before
 /// and after) says how much of that fan-out it posted. The run fails when a silo posted none of it, or when any
@@ -39,7 +39,7 @@ internal sealed class ClusterPhase(
             for (var i = 0; i < settings.ClusterSilos; i++) silos.Add(await StartSiloAsync($"silo{i}", redis.ConnectionString));
             api = await StartApiAsync(redis.ConnectionString);
             await WaitForActiveSilosAsync(api, silos.Count);
-            Report.Line($"cluster: redis, {silos.Count} silos and the API up after {Stopwatch.GetElapsedTime(started).TotalSeconds:0} s");
+            Report.Line($"cluster: {redis.Description}, {silos.Count} silos and the API up after {Stopwatch.GetElapsedTime(started).TotalSeconds:0} s");
             await MeasureAsync(api, silos);
         }
         catch

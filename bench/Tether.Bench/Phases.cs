@@ -94,10 +94,9 @@ internal sealed class Phases(
     /// <summary>
     /// Warm-up, for ours and the bare client alike (the same posts each): connection pools, grain activations, and above
     /// all the JIT. Tiered compilation recompiles hot methods in the background for tens of seconds after a process
-    /// starts (11,000 methods in the first 35 s of broadcasts, measured with dotnet-counters); a broadcast timed
-    /// meanwhile shares the cores with the compiler. So rounds go on until our process, in the second after a round,
-    /// uses about what it does idle: a small room (code that runs once per message, senders taking turns as in
-    /// a chat), a 1,000-member room (the per-post path) and a sharded room (the shards' path).
+    /// starts; a broadcast timed meanwhile shares the cores with the compiler. So rounds go on until our process, in
+    /// the second after a round, uses about what it does idle: a small room (code that runs once per message, senders
+    /// taking turns as in a chat), a 1,000-member room (the per-post path) and a sharded room (the shards' path).
     /// </summary>
     private async Task WarmUpAsync(NodeProcess backend, IntegrationDriver driver)
     {

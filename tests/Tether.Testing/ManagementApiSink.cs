@@ -12,8 +12,8 @@ namespace Tether.Testing;
 
 /// <summary>
 /// A fast stand-in for the Management API on loopback: answers every signed <c>POST {stage}/@connections/{id}</c>
-/// with 200 and counts posts per connection id, so a phase can wait for its N-th delivery and check that each
-/// recipient got exactly what it should. It does not verify signatures (the local gateway does that in tests);
+/// with 200 and counts posts per connection id, so a caller can wait for its N-th delivery and check that each
+/// recipient got exactly what it should. It does not verify signatures (the emulated Management API does);
 /// it refuses unsigned posts so a misconfigured backend cannot look fast.
 /// </summary>
 public sealed class ManagementApiSink : IAsyncDisposable

@@ -169,8 +169,7 @@ public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifeti
             var exitedAt = killedAt.Elapsed;
             _silos.Remove(victim);
             // Until the process has exited, the victim may still accept a message and queue its posts in memory, which the
-            // crash then loses: Kill() enumerates the process tree before the signal lands, hundreds of milliseconds on a
-            // loaded machine. What is promised starts when the cluster has noticed the death (and the victim is gone).
+            // crash then loses: on a loaded machine the signal takes a moment to land. What is promised starts when the cluster has noticed the death (and the victim is gone).
             await RetryAsync(async () => Assert.DoesNotContain((await _client.Services.GetRequiredService<IGrainFactory>()
                 .GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true)).Keys, s => s.Endpoint.Port == _siloPorts[victim]),
                 "membership declares the killed silo dead");

@@ -7,7 +7,7 @@ using Amazon.Runtime;
 
 namespace Tether.Tests.Management;
 
-/// <summary>The known answer from the facts doc, computed by two independent signers: our client (AWSSDK.Core) and our verifier.</summary>
+/// <summary>A fixed request signed with AWS's documentation example key: one known signature, computed by two independent signers, our client (AWSSDK.Core) and our verifier.</summary>
 public class SigV4KnownAnswerTests
 {
     private const string ExpectedSignature = "69850a79db1055c13a5deea6119519a319cb132cfa7c90db638e20d042daf128";
