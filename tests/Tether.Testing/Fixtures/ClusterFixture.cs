@@ -81,12 +81,19 @@ public class ClusterFixture : IAsyncLifetime
             .WaitAsync(TimeSpan.FromSeconds(30));
 }
 
-/// <summary>A cluster that keeps connections accepted less than three seconds ago when they answer 410.</summary>
+/// <summary>
+/// A cluster that keeps connections accepted less than three seconds ago when they answer 410. It records when the
+/// Management API looked each id up.
+/// </summary>
 public sealed class GraceClusterFixture : ClusterFixture
 {
     public GraceClusterFixture() : base(TimeSpan.FromSeconds(3))
     {
     }
+
+    public ObservedConnections Observed { get; private set; } = null!;
+
+    protected override IEmulatedConnections Emulate(InMemoryConnections connections) => Observed = new ObservedConnections(connections);
 }
 
 /// <summary>A cluster whose connections check with API Gateway every second whether they still exist.</summary>
@@ -132,13 +139,19 @@ public sealed class SweepIndexClusterFixture : ClusterFixture
 public sealed class ObservedConnections(InMemoryConnections inner) : IEmulatedConnections
 {
     private readonly System.Collections.Concurrent.ConcurrentQueue<(string Id, long Timestamp)> _lookups = new();
+    private readonly ChangeSignal _signal = new();
 
     /// <summary>When each of <paramref name="ids"/> was looked up, in order.</summary>
     public IReadOnlyList<long> LookupsOf(IReadOnlySet<string> ids) => [.. _lookups.Where(l => ids.Contains(l.Id)).Select(l => l.Timestamp)];
 
+    /// <summary>Completes once <paramref name="connectionId"/> has been looked up after <paramref name="timestamp"/>.</summary>
+    public Task LookedUpAfterAsync(string connectionId, long timestamp, TimeSpan timeout) =>
+        _signal.WaitUntilAsync(() => _lookups.Any(l => l.Id == connectionId && l.Timestamp > timestamp), timeout);
+
     public EmulatedConnectionState StateOf(string connectionId)
     {
         _lookups.Enqueue((connectionId, System.Diagnostics.Stopwatch.GetTimestamp()));
+        _signal.Notify();
         return inner.StateOf(connectionId);
     }
 

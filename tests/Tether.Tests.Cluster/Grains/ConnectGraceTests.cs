@@ -46,17 +46,18 @@ public sealed class ConnectGraceTests(GraceClusterFixture fixture)
     public async Task A_connection_that_never_completed_is_removed_after_the_grace_period()
     {
         var room = "grace-" + Guid.NewGuid().ToString("N")[..6];
-        var getsBefore = fixture.Gateway.Emulator.Stats.Gets;
         var id = await ConnectAsync(room, EmulatedConnectionState.Connecting);
         await PublishAsync(room, "1");
         await fixture.DrainAsync();
         fixture.Connections.Vanish(id);
+        var vanishedAt = System.Diagnostics.Stopwatch.GetTimestamp();
 
-        // The grain asks API Gateway again (GetConnection) when the grace period ends. Its turn runs to the end
-        // before the next call, so the snapshot read after that GET sees the outcome.
+        // The grain asks API Gateway again (GetConnection) about its own id when the grace period ends (another
+        // test's connection may be asked about meanwhile). Its turn runs to the end before the next call, so the
+        // snapshot read after that lookup sees the outcome.
         var grain = fixture.Grains.GetGrain<IConnectionGrain>(id);
         Assert.NotNull(await grain.GetSnapshot());
-        await fixture.Gateway.Emulator.Stats.WaitUntilAsync(s => s.Gets > getsBefore, TimeSpan.FromSeconds(20));
+        await fixture.Observed.LookedUpAfterAsync(id, vanishedAt, TimeSpan.FromSeconds(20));
 
         Assert.Null(await grain.GetSnapshot());
 
