@@ -1,22 +1,20 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using Amazon.Runtime;
+using Tether.Testing;
 
 namespace Tether.Bench;
 
 /// <summary>
-/// The production shape on loopback: redis-server, <see cref="BenchSettings.ClusterSilos"/> <c>src/Silo</c> processes and
+/// The production shape on loopback: Redis, <see cref="BenchSettings.ClusterSilos"/> <c>src/Silo</c> processes and
 /// one <c>src/Api</c> process as an Orleans client, every silo posting to the benchmark's sink. One room big enough to
 /// be sharded gets a broadcast; each silo's own <c>tether_deliveries_total</c> (its Prometheus endpoint, read before
 /// and after) says how much of that fan-out it posted. The run fails when a silo posted none of it, or when any
 /// recipient did not get exactly one post.
 /// </summary>
 internal sealed class ClusterPhase(
-    BenchSettings settings, string repo, Sink sink, Uri connectionUrl, AWSCredentials credentials, Report report)
+    BenchSettings settings, string repo, ManagementApiSink sink, Uri connectionUrl, AWSCredentials credentials, Report report)
 {
     private const string Secret = "bench-integration-secret";
     private const string ApiKey = "bench-management-key";
@@ -32,16 +30,16 @@ internal sealed class ClusterPhase(
     public async Task RunAsync()
     {
         var started = Stopwatch.GetTimestamp();
-        await using var redis = await RedisProcess.StartAsync();
+        await using var redis = await RedisServer.StartAsync();
         var silos = new List<Silo>();
-        BackendProcess? api = null;
+        NodeProcess? api = null;
         try
         {
             // One at a time: on two loaded cores three cold starts together take longer than three in a row.
             for (var i = 0; i < settings.ClusterSilos; i++) silos.Add(await StartSiloAsync($"silo{i}", redis.ConnectionString));
             api = await StartApiAsync(redis.ConnectionString);
             await WaitForActiveSilosAsync(api, silos.Count);
-            Report.Line($"cluster: redis, {silos.Count} silos and the API up after {Stopwatch.GetElapsedTime(started).TotalSeconds:0} s");
+            Report.Line($"cluster: {redis.Description}, {silos.Count} silos and the API up after {Stopwatch.GetElapsedTime(started).TotalSeconds:0} s");
             await MeasureAsync(api, silos);
         }
         catch
@@ -57,7 +55,7 @@ internal sealed class ClusterPhase(
         }
     }
 
-    private async Task MeasureAsync(BackendProcess api, List<Silo> silos)
+    private async Task MeasureAsync(NodeProcess api, List<Silo> silos)
     {
         using var driver = new IntegrationDriver(api.BaseAddress, Secret);
         var n = settings.ClusterConnections;
@@ -155,9 +153,9 @@ internal sealed class ClusterPhase(
         await Task.Delay(200);
         var hits = sink.Hits;
         var wrong = recipients.Count(id => !hits.TryGetValue(id, out var count) || count != 1);
-        if (wrong > 0 || hits.Count != expected || sink.Unsigned > 0 || sink.Posts != expected)
+        if (wrong > 0 || hits.Count != expected || sink.UnsignedPosts > 0 || sink.Posts != expected)
         {
-            report.Fail($"cluster broadcast: {wrong} recipients without exactly one delivery, {hits.Count} distinct and {sink.Posts} posts for {expected}, {sink.Unsigned} unsigned");
+            report.Fail($"cluster broadcast: {wrong} recipients without exactly one delivery, {hits.Count} distinct and {sink.Posts} posts for {expected}, {sink.UnsignedPosts} unsigned");
             throw new InvalidOperationException("cluster broadcast: deliveries incomplete or duplicated");
         }
     }
@@ -238,7 +236,7 @@ internal sealed class ClusterPhase(
         return null;
     }
 
-    private static async Task WaitForActiveSilosAsync(BackendProcess api, int count)
+    private static async Task WaitForActiveSilosAsync(NodeProcess api, int count)
     {
         var wanted = $"{count} active silo(s)";
         var deadline = Stopwatch.GetTimestamp() + (long)(StartTimeout.TotalSeconds * Stopwatch.Frequency);
@@ -280,12 +278,12 @@ internal sealed class ClusterPhase(
     private async Task<Silo> StartSiloAsync(string name, string redis)
     {
         var bin = Path.Combine(repo, "src", "Silo", "bin", settings.Configuration, "net10.0");
-        var http = FreePort();
-        var siloPort = FreePort();
+        var http = FreePort.Next();
+        var siloPort = FreePort.Next();
         var environment = Common(redis);
         environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{http}";
         environment["Orleans__Endpoints__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture);
-        environment["Orleans__Endpoints__GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture);
+        environment["Orleans__Endpoints__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture);
         environment["Orleans__Endpoints__AdvertisedIPAddress"] = "127.0.0.1";
         environment["Orleans__Endpoints__ListenAddress"] = "127.0.0.1";
         environment["Telemetry__Prometheus"] = "true";
@@ -298,107 +296,25 @@ internal sealed class ClusterPhase(
         {
             environment["Rooms__InitialShards"] = shards.ToString(CultureInfo.InvariantCulture);
         }
-        var process = await BackendProcess.StartAsync("dotnet", [Path.Combine(bin, "Tether.Silo.dll")], bin, environment,
-            new Uri($"http://127.0.0.1:{http}"), "/health/ready", StartTimeout);
+        var process = await NodeProcess.Start(name, "dotnet", [Path.Combine(bin, "Tether.Silo.dll")], bin, environment, new Uri($"http://127.0.0.1:{http}"))
+            .ReadyAsync("/health/ready", StartTimeout);
         return new Silo(name, process, siloPort);
     }
 
-    private Task<BackendProcess> StartApiAsync(string redis)
+    private Task<NodeProcess> StartApiAsync(string redis)
     {
         var bin = Path.Combine(repo, "src", "Api", "bin", settings.Configuration, "net10.0");
-        var port = FreePort();
+        var port = FreePort.Next();
         var environment = Common(redis);
         environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         environment["Integration__Secrets__0"] = Secret;
         environment["LocalGateway__Enabled"] = "false";
-        return BackendProcess.StartAsync("dotnet", [Path.Combine(bin, "Tether.Api.dll")], bin, environment,
-            new Uri($"http://127.0.0.1:{port}"), "/health/live", StartTimeout);
+        return NodeProcess.Start("api", "dotnet", [Path.Combine(bin, "Tether.Api.dll")], bin, environment, new Uri($"http://127.0.0.1:{port}"))
+            .ReadyAsync("/health/live", StartTimeout);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private sealed record Silo(string Name, BackendProcess Process, int SiloPort)
+    private sealed record Silo(string Name, NodeProcess Process, int SiloPort)
     {
         public Uri BaseAddress => Process.BaseAddress;
-    }
-
-    /// <summary>Debian's redis-server as a child process on a free loopback port, without persistence; killed on dispose.</summary>
-    private sealed class RedisProcess : IAsyncDisposable
-    {
-        private readonly Process _process;
-
-        private RedisProcess(Process process, int port)
-        {
-            _process = process;
-            ConnectionString = $"127.0.0.1:{port}";
-        }
-
-        public string ConnectionString { get; }
-
-        public static async Task<RedisProcess> StartAsync()
-        {
-            for (var attempt = 0; ; attempt++)
-            {
-                var port = FreePort();
-                var start = new ProcessStartInfo("redis-server")
-                {
-                    RedirectStandardOutput = true,
-                    RedirectStandardError = true,
-                    UseShellExecute = false,
-                };
-                foreach (var argument in new[] { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" })
-                {
-                    start.ArgumentList.Add(argument);
-                }
-                var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
-                process.OutputDataReceived += (_, _) => { };
-                process.ErrorDataReceived += (_, _) => { };
-                process.BeginOutputReadLine();
-                process.BeginErrorReadLine();
-                var redis = new RedisProcess(process, port);
-                if (await redis.AnswersPingAsync(port, TimeSpan.FromSeconds(20))) return redis;
-                await redis.DisposeAsync();
-                // Most likely the port was taken between choosing and binding it.
-                if (attempt == 4) throw new InvalidOperationException("redis-server did not answer PING on any port tried");
-            }
-        }
-
-        private async Task<bool> AnswersPingAsync(int port, TimeSpan timeout)
-        {
-            var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-            while (Stopwatch.GetTimestamp() < deadline && !_process.HasExited)
-            {
-                try
-                {
-                    using var client = new TcpClient();
-                    await client.ConnectAsync(IPAddress.Loopback, port);
-                    var stream = client.GetStream();
-                    await stream.WriteAsync("PING\r\n"u8.ToArray());
-                    var buffer = new byte[16];
-                    var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(2));
-                    if (Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal)) return true;
-                }
-                catch (Exception e) when (e is SocketException or IOException or TimeoutException)
-                {
-                }
-                await Task.Delay(100);
-            }
-            return false;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill();
-                await _process.WaitForExitAsync();
-            }
-            _process.Dispose();
-        }
     }
 }

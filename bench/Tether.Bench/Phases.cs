@@ -1,16 +1,15 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Amazon.Runtime;
+using Tether.Testing;
 
 namespace Tether.Bench;
 
 /// <summary>The benchmark's phases. Each starts the servers it needs and stops them, so phases do not disturb each other.</summary>
 internal sealed class Phases(
-    BenchSettings settings, string repo, Sink sink, Uri connectionUrl, AWSCredentials credentials, Report report, BareWorker bareWorker)
+    BenchSettings settings, string repo, ManagementApiSink sink, Uri connectionUrl, AWSCredentials credentials, Report report, BareWorker bareWorker)
 {
     private const string Secret = "bench-integration-secret";
     private const string ApiKey = "bench-management-key";
@@ -95,12 +94,11 @@ internal sealed class Phases(
     /// <summary>
     /// Warm-up, for ours and the bare client alike (the same posts each): connection pools, grain activations, and above
     /// all the JIT. Tiered compilation recompiles hot methods in the background for tens of seconds after a process
-    /// starts (11,000 methods in the first 35 s of broadcasts, measured with dotnet-counters); a broadcast timed
-    /// meanwhile shares the cores with the compiler. So rounds go on until our process, in the second after a round,
-    /// uses about what it does idle: a small room (code that runs once per message, senders taking turns as in
-    /// a chat), a 1,000-member room (the per-post path) and a sharded room (the shards' path).
+    /// starts; a broadcast timed meanwhile shares the cores with the compiler. So rounds go on until our process, in
+    /// the second after a round, uses about what it does idle: a small room (code that runs once per message, senders
+    /// taking turns as in a chat), a 1,000-member room (the per-post path) and a sharded room (the shards' path).
     /// </summary>
-    private async Task WarmUpAsync(BackendProcess backend, IntegrationDriver driver)
+    private async Task WarmUpAsync(NodeProcess backend, IntegrationDriver driver)
     {
         var started = Stopwatch.GetTimestamp();
         var rooms = new (string Room, string[] Ids)[]
@@ -172,7 +170,7 @@ internal sealed class Phases(
     /// </summary>
     public async Task LatencyAsync()
     {
-        var gatewayPort = FreePort();
+        var gatewayPort = FreePort.Next();
         await using var backend = await StartOursAsync(new Dictionary<string, string>
         {
             ["LocalGateway__Enabled"] = "true",
@@ -299,7 +297,7 @@ internal sealed class Phases(
     /// Waits until the idle connection grains have been collected and the resident size has stopped falling: at
     /// least the idle age and two collection rounds, then until three readings 5 s apart are within 1 % (at most 3 minutes).
     /// </summary>
-    private static async Task<(long Bytes, TimeSpan Waited)> SettledResidentBytesAsync(BackendProcess backend)
+    private static async Task<(long Bytes, TimeSpan Waited)> SettledResidentBytesAsync(NodeProcess backend)
     {
         var clock = Stopwatch.StartNew();
         await Task.Delay(MemoryIdleAge + 2 * MemoryCollectionQuantum);
@@ -315,7 +313,7 @@ internal sealed class Phases(
     }
 
     /// <summary>The profile behind the memory figure: the backend's managed heap by type (dotnet-gcdump must be installed).</summary>
-    private static async Task GcDumpAsync(BackendProcess backend)
+    private static async Task GcDumpAsync(NodeProcess backend)
     {
         var file = Path.Combine(Path.GetTempPath(), $"tether-bench-{backend.Id}.gcdump");
         try
@@ -460,9 +458,9 @@ internal sealed class Phases(
         await Task.Delay(50);
         var hits = sink.Hits;
         var missing = recipients.Count(id => !hits.TryGetValue(id, out var n) || n != 1);
-        if (missing > 0 || hits.Count != expected || sink.Unsigned > 0)
+        if (missing > 0 || hits.Count != expected || sink.UnsignedPosts > 0)
         {
-            report.Fail($"{what}: {missing} recipients without exactly one delivery, {hits.Count} distinct of {expected}, {sink.Unsigned} unsigned");
+            report.Fail($"{what}: {missing} recipients without exactly one delivery, {hits.Count} distinct of {expected}, {sink.UnsignedPosts} unsigned");
             throw new InvalidOperationException($"{what}: deliveries incomplete or duplicated");
         }
     }
@@ -483,7 +481,7 @@ internal sealed class Phases(
     /// The same wrk, untimed, for as long as the timed run, then until the backend's CPU is back to idle (at most 30 s):
     /// each phase starts a fresh process, whose JIT would otherwise still be busy during the timed run.
     /// </summary>
-    private async Task WarmIngressAsync(BackendProcess backend, string[] bodies, int recipientsPerCall)
+    private async Task WarmIngressAsync(NodeProcess backend, string[] bodies, int recipientsPerCall)
     {
         await WrkAsync(backend.BaseAddress, bodies, recipientsPerCall);
         for (var i = 0; i < 30 && await CpuOverAsync(backend.Id, TimeSpan.FromSeconds(1)) > WarmQuietCpu.TotalSeconds; i++)
@@ -544,10 +542,10 @@ internal sealed class Phases(
         return (accepted, sustained, calls);
     }
 
-    private Task<BackendProcess> StartOursAsync(IReadOnlyDictionary<string, string>? overrides = null)
+    private Task<NodeProcess> StartOursAsync(IReadOnlyDictionary<string, string>? overrides = null)
     {
         var bin = Path.Combine(repo, "src", "Api", "bin", settings.Configuration, "net10.0");
-        var port = FreePort();
+        var port = FreePort.Next();
         var environment = new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Benchmark",
@@ -563,18 +561,18 @@ internal sealed class Phases(
             ["Rooms__PresenceNotices"] = "false",
             ["Delivery__MaxConcurrency"] = settings.Concurrency.ToString(CultureInfo.InvariantCulture),
             ["LocalGateway__Enabled"] = "false",
-            ["Orleans__Endpoints__SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Orleans__Endpoints__GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Orleans__Endpoints__SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Orleans__Endpoints__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Warning",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string>()) environment[key] = value;
-        return BackendProcess.StartAsync("dotnet", [Path.Combine(bin, "Tether.Api.dll")], bin, environment,
-            new Uri($"http://127.0.0.1:{port}"), "/health/live", TimeSpan.FromSeconds(60));
+        return NodeProcess.Start("api", "dotnet", [Path.Combine(bin, "Tether.Api.dll")], bin, environment, new Uri($"http://127.0.0.1:{port}"))
+            .ReadyAsync("/health/live", TimeSpan.FromSeconds(60));
     }
 
-    private Task<BackendProcess> StartSeedAsync(string seedDirectory)
+    private Task<NodeProcess> StartSeedAsync(string seedDirectory)
     {
-        var port = FreePort();
+        var port = FreePort.Next();
         var environment = new Dictionary<string, string>
         {
             ["PORT"] = port.ToString(CultureInfo.InvariantCulture),
@@ -586,8 +584,8 @@ internal sealed class Phases(
             ["SEED_QUIET"] = "1",
         };
         // The seed answers GET / with Express's 404: good enough to know it listens.
-        return BackendProcess.StartAsync("node", ["index.js"], seedDirectory, environment,
-            new Uri($"http://127.0.0.1:{port}"), "/", TimeSpan.FromSeconds(30));
+        return NodeProcess.Start("seed", "node", ["index.js"], seedDirectory, environment, new Uri($"http://127.0.0.1:{port}"))
+            .ReadyAsync("/", TimeSpan.FromSeconds(30));
     }
 
     /// <summary>A writable copy of the seed next to the benchmark, with its locked dependencies installed once.</summary>
@@ -632,10 +630,4 @@ internal sealed class Phases(
         return sorted[sorted.Length / 2];
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using Amazon.Runtime;
 using Tether.Bench;
+using Tether.Testing;
 
-// The fan-out benchmark (issue 5). One run measures our backend, the bare limit and the seed side by side on
+// The fan-out benchmark. One run measures our backend, the bare limit and the seed side by side on
 // loopback, against the same sink, and prints one table. See docs/performance.md for the command and results.
 if (args.Length > 0 && args[0] == BareWorker.Mode) return await BareWorker.RunAsync(args);
 
@@ -11,7 +12,7 @@ var settings = BenchSettings.Parse(args);
 var repo = BenchSettings.FindRepositoryRoot();
 var report = new Report(settings);
 
-await using var sink = await Sink.StartAsync();
+await using var sink = await ManagementApiSink.StartAsync();
 var connectionUrl = new Uri(sink.BaseAddress, "bench");
 var credentials = new BasicAWSCredentials("AKIDTETHERBENCH0000", "bench-secret-access-key-not-for-aws");
 Report.Line($"sink {sink.BaseAddress}, {Environment.ProcessorCount} cores, {settings.Describe()}");

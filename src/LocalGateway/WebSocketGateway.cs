@@ -363,8 +363,10 @@ public sealed partial class WebSocketGateway(
     private sealed class GatewayConnection(string id, DateTimeOffset connectedAt, string sourceIp, string userAgent) : IDisposable
     {
         private readonly CancellationTokenSource _receiveAbort = new();
+        private readonly Lock _receiveAbortGate = new();
         private long _lastActiveTicks = connectedAt.UtcTicks;
         private int _closing;
+        private bool _disposed;
         private volatile EmulatedConnectionState _state = EmulatedConnectionState.Connecting;
 
         public string Id { get; } = id;
@@ -407,11 +409,32 @@ public sealed partial class WebSocketGateway(
 
         public CancellationToken ReceiveAbortToken => _receiveAbort.Token;
 
-        public void AbortReceive() => _receiveAbort.Cancel();
+        // A close started by the Management API may finish after the connection has ended and been disposed (the
+        // client answered the close first): then there is no receive left to abort.
+        public void AbortReceive()
+        {
+            lock (_receiveAbortGate)
+            {
+                if (!_disposed) _receiveAbort.Cancel();
+            }
+        }
 
-        public void AbortReceiveAfter(TimeSpan delay) => _receiveAbort.CancelAfter(delay);
+        public void AbortReceiveAfter(TimeSpan delay)
+        {
+            lock (_receiveAbortGate)
+            {
+                if (!_disposed) _receiveAbort.CancelAfter(delay);
+            }
+        }
 
         // SendLock is not disposed: a Management API post may still be waiting on it, and it holds no handle.
-        public void Dispose() => _receiveAbort.Dispose();
+        public void Dispose()
+        {
+            lock (_receiveAbortGate)
+            {
+                _disposed = true;
+                _receiveAbort.Dispose();
+            }
+        }
     }
 }

@@ -1,0 +1,58 @@
+// xunit finds collection definitions only in the test assembly; their fixtures live in Tether.Testing.
+
+namespace Tether.Tests.Grains
+{
+    [CollectionDefinition(Name)]
+    public sealed class ClusterTests : ICollectionFixture<ClusterFixture>
+    {
+        public const string Name = "cluster";
+    }
+
+    [CollectionDefinition(Name)]
+    public sealed class GraceClusterTests : ICollectionFixture<GraceClusterFixture>
+    {
+        public const string Name = "grace-cluster";
+    }
+
+    [CollectionDefinition(Name)]
+    public sealed class SweepClusterTests : ICollectionFixture<SweepClusterFixture>
+    {
+        public const string Name = "sweep-cluster";
+    }
+
+    [CollectionDefinition(Name)]
+    public sealed class ThreeSiloClusterTests : ICollectionFixture<ThreeSiloClusterFixture>
+    {
+        public const string Name = "three-silo-cluster";
+    }
+
+    [CollectionDefinition(Name)]
+    public sealed class SweepIndexClusterTests : ICollectionFixture<SweepIndexClusterFixture>
+    {
+        public const string Name = "sweep-index-cluster";
+    }
+
+    [CollectionDefinition(Name)]
+    public sealed class HandOverClusterTests : ICollectionFixture<HandOverClusterFixture>
+    {
+        public const string Name = "hand-over-cluster";
+    }
+}
+
+namespace Tether.Tests.Api
+{
+    [CollectionDefinition(Name)]
+    public sealed class ApiTests : ICollectionFixture<ApiFixture>
+    {
+        public const string Name = "api";
+    }
+}
+
+namespace Tether.Tests.Security
+{
+    [CollectionDefinition(Name)]
+    public sealed class SecurityTests : ICollectionFixture<SecurityFixture>
+    {
+        public const string Name = "security";
+    }
+}
