@@ -28,6 +28,20 @@ public static class RoomNames
 }
 
 /// <summary>
+/// What a user id may be: 1–256 characters, no control characters, and not white space alone (a user grain's key
+/// must have something in it).
+/// </summary>
+public static class UserIds
+{
+    public const int MaxLength = 256;
+
+    public const string Rule = "A user id is 1 to 256 characters, not only white space, without control characters.";
+
+    public static bool IsValid(string? user) =>
+        !string.IsNullOrWhiteSpace(user) && user.Length <= MaxLength && !user.Any(char.IsControl);
+}
+
+/// <summary>
 /// API Gateway connection ids (e.g. <c>R0oXAdfD0kwCH6w=</c>): base64 characters with optional trailing <c>=</c>
 /// padding. They end up in Management API URLs, so nothing else (no <c>.</c>, <c>%</c> or spaces) may pass;
 /// the <c>/</c> of the base64 alphabet is percent-encoded wherever an id is put in a path.

@@ -29,6 +29,7 @@ internal static class AdminEndpoints
         string room, bool? wait, double? timeoutSeconds, HttpRequest request, IGrainFactory grains,
         IOptions<IntegrationOptions> integration, IOptions<AdminOptions> options, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics)
     {
+        room = SlashesFromRoute(room);
         if (!limits.Value.IsValidRoomName(room)) return BadRoom(limits.Value);
         var (message, problem) = await ReadMessageAsync(request, room, null, integration.Value, limits.Value, time);
         if (problem is not null) return problem;
@@ -58,6 +59,7 @@ internal static class AdminEndpoints
 
     private static async Task<IResult> GetRoomAsync(string room, IGrainFactory grains, IOptions<LimitOptions> limits)
     {
+        room = SlashesFromRoute(room);
         if (!limits.Value.IsValidRoomName(room)) return BadRoom(limits.Value);
         var members = await grains.Room(room).Count();
         return Results.Json(new JsonObject { ["room"] = room, ["members"] = members });
@@ -65,6 +67,7 @@ internal static class AdminEndpoints
 
     private static async Task<IResult> GetMembersAsync(string room, string? after, int? limit, IGrainFactory grains, IOptions<LimitOptions> limits)
     {
+        room = SlashesFromRoute(room);
         if (!limits.Value.IsValidRoomName(room)) return BadRoom(limits.Value);
         if (limit is < 1 or > 1000) return Results.Problem(statusCode: 400, title: "Invalid limit", detail: "limit is 1 to 1000.");
         var page = await grains.Room(room).GetMembers(after, limit ?? 100);
@@ -92,7 +95,8 @@ internal static class AdminEndpoints
     private static async Task<IResult> SendToUserAsync(
         string user, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics)
     {
-        if (!Users.IsValid(user)) return Results.Problem(statusCode: 400, title: "Invalid user", detail: "A user id is 1 to 256 characters without control characters.");
+        user = SlashesFromRoute(user);
+        if (!UserIds.IsValid(user)) return Results.Problem(statusCode: 400, title: "Invalid user", detail: UserIds.Rule);
         var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, limits.Value, time);
         if (problem is not null) return problem;
         metrics.MessageReceived("api", "user");
@@ -159,6 +163,12 @@ internal static class AdminEndpoints
         var decoded = id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
         return ConnectionIds.IsValid(decoded) ? decoded : null;
     }
+
+    /// <summary>
+    /// Routing leaves <c>%2F</c> encoded in a segment: it is a room name's or user id's '/'. (A name holding the text
+    /// "%2F" itself cannot be told apart from it here, and is not reachable through <c>/api</c>.)
+    /// </summary>
+    private static string SlashesFromRoute(string name) => name.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
 
     private static IResult BadRoom(LimitOptions limits) => Results.Problem(statusCode: 400, title: "Invalid room", detail: limits.RoomNameRule);
 

@@ -83,9 +83,9 @@ internal static class ClientMessageParser
         {
             return (null, new BodyError(400, "invalid_connection_id", "\"connectionId\" is not a valid API Gateway connection id."));
         }
-        if (user is not null && !Users.IsValid(user))
+        if (user is not null && !UserIds.IsValid(user))
         {
-            return (null, Invalid("\"user\" must be 1 to 256 characters without control characters."));
+            return (null, Invalid("\"user\" must be 1 to 256 characters, not only white space, without control characters."));
         }
         return (new SendDirect(connectionId, user, payload.GetRawText()), null);
     }
@@ -139,13 +139,4 @@ internal static class ClientMessageParser
     private static BodyError Invalid(string message) => new(400, "invalid_message", message);
 
     private static string Shorten(string text) => text.Length > 64 ? text[..64] + "…" : text;
-}
-
-/// <summary>What a user id may be.</summary>
-internal static class Users
-{
-    public const int MaxLength = 256;
-
-    public static bool IsValid(string? user) =>
-        !string.IsNullOrEmpty(user) && user.Length <= MaxLength && !user.Any(char.IsControl);
 }

@@ -41,10 +41,10 @@ internal static class IntegrationEndpoints
             var root = document!.RootElement;
             if (ConnectionId(root, out error) is not { } connectionId) return Replies.Error(error!);
 
-            var user = JsonBody.OptionalString(root, "user", Users.MaxLength, out error);
+            var user = JsonBody.OptionalString(root, "user", UserIds.MaxLength, out error);
             if (error is not null) return Replies.Error(error);
             // A template renders an absent query parameter as "": that is no user, not an invalid one.
-            if (!string.IsNullOrEmpty(user) && !Users.IsValid(user)) return Replies.Error(400, "invalid_field", "\"user\" must not contain control characters.");
+            if (!string.IsNullOrEmpty(user) && !UserIds.IsValid(user)) return Replies.Error(400, "invalid_field", "\"user\" must not be only white space or contain control characters.");
             var sourceIp = JsonBody.OptionalString(root, "source_ip", 64, out error);
             if (error is not null) return Replies.Error(error);
             var userAgent = JsonBody.OptionalString(root, "user_agent", 1024, out error);

@@ -141,9 +141,9 @@ internal sealed class UserTokenValidator
         }
 
         var users = jwt.Claims.Where(c => c.Type == _options.UserClaim).Select(c => c.Value).ToList();
-        if (users.Count != 1 || !Tether.Api.Integration.Users.IsValid(users[0]))
+        if (users.Count != 1 || !UserIds.IsValid(users[0]))
         {
-            return Refuse("invalid_token", $"The token needs exactly one \"{_options.UserClaim}\" claim holding a user id (1 to {Tether.Api.Integration.Users.MaxLength} characters, no control characters).");
+            return Refuse("invalid_token", $"The token needs exactly one \"{_options.UserClaim}\" claim holding a user id (1 to {UserIds.MaxLength} characters, not only white space, no control characters).");
         }
 
         IReadOnlyList<string>? rooms = null;

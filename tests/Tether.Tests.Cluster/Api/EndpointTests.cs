@@ -140,6 +140,7 @@ public sealed class EndpointTests(ApiFixture fixture)
     [InlineData("{\"connection_id\":\"abc\",\"rooms\":[\"ok\",\"not ok\"]}", "invalid_room")]
     [InlineData("{\"connection_id\":\"abc\",\"rooms\":{}}", "invalid_room")]
     [InlineData("{\"connection_id\":\"abc\",\"user\":7}", "invalid_field")]
+    [InlineData("{\"connection_id\":\"abc\",\"user\":\" \"}", "invalid_field")]
     [InlineData("{\"connection_id\":\"abc\",\"connected_at\":\"yesterday\"}", "invalid_field")]
     public async Task Bad_connect_bodies_get_a_clear_400(string body, string code)
     {
@@ -154,6 +155,8 @@ public sealed class EndpointTests(ApiFixture fixture)
     [InlineData("{\"action\":\"leaveroom\"}", 400, "invalid_message")]
     [InlineData("{\"action\":\"sendmessage\",\"room\":\"lobby\"}", 400, "invalid_message")]
     [InlineData("{\"action\":\"sendto\",\"message\":1}", 400, "invalid_message")]
+    [InlineData("{\"action\":\"sendto\",\"user\":\" \",\"message\":1}", 400, "invalid_message")]
+    [InlineData("{\"action\":\"sendto\",\"user\":\"\\u3000\",\"message\":1}", 400, "invalid_message")]
     [InlineData("{\"action\":\"sendto\",\"connectionId\":\"x/../y%\",\"message\":1}", 400, "invalid_connection_id")]
     [InlineData("{\"action\":\"mystery\"}", 400, "invalid_message")]
     [InlineData("{\"action\":\"joinroom\",\"room\":\"\"}", 400, "invalid_room")]
@@ -304,5 +307,40 @@ public sealed class EndpointTests(ApiFixture fixture)
         Assert.True(fixture.Connections.WasClosed(id));
         Assert.Equal(HttpStatusCode.NotFound, after.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, badId.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("%20")]
+    [InlineData("%20%E3%80%80")]
+    public async Task A_white_space_user_id_on_the_admin_api_answers_400(string user)
+    {
+        using var response = await _http.SendAsync(Admin(HttpMethod.Post, $"/api/users/{user}/messages", "{\"message\":1}"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Invalid user", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task A_room_whose_name_holds_a_slash_is_reached_through_the_admin_api()
+    {
+        var room = "team/" + Guid.NewGuid().ToString("N")[..6];
+        var member = await ConnectAsync();
+        var (joined, _) = await PostAsync("/handle-event", $"{{\"connection_id\":\"{member}\",\"body\":{{\"action\":\"joinroom\",\"room\":\"{room}\"}}}}");
+        var path = "/api/rooms/" + Uri.EscapeDataString(room);
+
+        using var info = await _http.SendAsync(Admin(HttpMethod.Get, path));
+        using var members = await _http.SendAsync(Admin(HttpMethod.Get, path + "/members"));
+        using var sent = await _http.SendAsync(Admin(HttpMethod.Post, path + "/messages?wait=true", "{\"message\":\"to the team\"}"));
+        await fixture.DrainAsync();
+
+        Assert.Equal(HttpStatusCode.OK, joined);
+        Assert.Equal(HttpStatusCode.OK, info.StatusCode);
+        var summary = JsonDocument.Parse(await info.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal((room, 1), (summary.GetProperty("room").GetString(), summary.GetProperty("members").GetInt32()));
+        var page = JsonDocument.Parse(await members.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal([member], page.GetProperty("items").EnumerateArray().Select(i => i.GetString()!).ToArray());
+        Assert.Equal(HttpStatusCode.OK, sent.StatusCode);
+        Assert.Equal(1, JsonDocument.Parse(await sent.Content.ReadAsStringAsync()).RootElement.GetProperty("delivered").GetInt32());
+        Assert.Equal(["to the team"], Received(member).Where(m => m.GetProperty("type").GetString() == "message").Select(m => m.GetProperty("body").GetString()!).ToArray());
     }
 }

@@ -373,7 +373,7 @@ public sealed class HostileCorpus(int seed, IReadOnlyList<string> victimIds, IRe
             list.Add(new HostileRequest("admin-bad-id", "DELETE", $"/api/connections/{id}", null, null, key));
             list.Add(new HostileRequest("admin-bad-id", "POST", $"/api/connections/{id}/messages", Encoding.UTF8.GetBytes("{\"message\":1}"), "application/json", key));
         }
-        foreach (var user in new[] { "%00", "%01", "%ED%A0%80", new string('u', 300) })
+        foreach (var user in new[] { "%00", "%01", "%ED%A0%80", new string('u', 300), "%20", "%20%09%20", "%E3%80%80" })
         {
             list.Add(new HostileRequest("admin-bad-user", "POST", $"/api/users/{user}/messages", Encoding.UTF8.GetBytes("{\"message\":1}"), "application/json", key));
         }

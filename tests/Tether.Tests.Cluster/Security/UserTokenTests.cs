@@ -71,6 +71,7 @@ public sealed class UserTokenTests(SecurityFixture fixture)
     [InlineData("garbage", "")]
     [InlineData("no subject", "\"sub\"")]
     [InlineData("control characters in subject", "\"sub\"")]
+    [InlineData("white space for subject", "\"sub\"")]
     [InlineData("HS256 signed with the RSA public key", "")]
     public async Task A_refused_token_answers_401_so_API_Gateway_refuses_the_socket(string kind, string reason)
     {
@@ -88,6 +89,7 @@ public sealed class UserTokenTests(SecurityFixture fixture)
             "garbage" => "not.a.token",
             "no subject" => fixture.Token(subject: null),
             "control characters in subject" => fixture.Token(subject: "al\u0001ice"),
+            "white space for subject" => fixture.Token(subject: "  "),
             "HS256 signed with the RSA public key" => fixture.Token(credentials: new SigningCredentials(
                 new SymmetricSecurityKey(System.Text.Encoding.UTF8.GetBytes(fixture.Rsa.ExportSubjectPublicKeyInfoPem())), SecurityAlgorithms.HmacSha256)),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
