@@ -46,7 +46,8 @@ public sealed class ConnectionOptions
 
 /// <summary>
 /// Refuses connection settings that cannot work. How <see cref="ConnectionOptions.IdleActivationAge"/> compares with
-/// Orleans' collection quantum is checked where both are known, with Orleans' grain collection settings.
+/// Orleans' collection quantum, and <see cref="ConnectionOptions.SweepInterval"/> with its minimum reminder period, is
+/// checked where both are known, with Orleans' settings.
 /// </summary>
 public sealed class ConnectionOptionsValidator : IValidateOptions<ConnectionOptions>
 {
@@ -56,7 +57,7 @@ public sealed class ConnectionOptionsValidator : IValidateOptions<ConnectionOpti
         if (options.ConnectGracePeriod < TimeSpan.Zero) problems.Add("Connections__ConnectGracePeriod must not be negative.");
         if (options.SweepInterval < TimeSpan.FromSeconds(1))
         {
-            problems.Add("Connections__SweepInterval must be at least 1 second (Orleans reminders also enforce their minimum period).");
+            problems.Add("Connections__SweepInterval must be at least 1 second.");
         }
         if (options.MaxLifetime <= TimeSpan.Zero) problems.Add("Connections__MaxLifetime must be positive.");
         if (options.SweepChecksPerSecond < 1) problems.Add("Connections__SweepChecksPerSecond must be at least 1.");

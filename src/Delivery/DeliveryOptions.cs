@@ -35,11 +35,19 @@ public sealed class DeliveryOptions
 
 public sealed class DeliveryOptionsValidator : IValidateOptions<DeliveryOptions>
 {
+    /// <summary>Longer waits mean nothing here, and .NET's timers refuse waits past about 49 days.</summary>
+    private static readonly TimeSpan MaxWait = TimeSpan.FromDays(1);
+
     public ValidateOptionsResult Validate(string? name, DeliveryOptions options)
     {
         var problems = new List<string>();
         if (options.MaxConcurrency is < 1 or > 10_000) problems.Add("Delivery__MaxConcurrency must be 1 to 10000.");
         if (options.MaxQueued is < 0 or > 10_000_000) problems.Add("Delivery__MaxQueued must be 0 (off) to 10000000.");
+        // Zero is meaningful for these two: never hold a sender, abandon the queues at once on shutdown.
+        if (options.AdmissionTimeout < TimeSpan.Zero || options.AdmissionTimeout > MaxWait) problems.Add($"Delivery__AdmissionTimeout must be 0 to {MaxWait:c}.");
+        if (options.DrainTimeout < TimeSpan.Zero || options.DrainTimeout > MaxWait) problems.Add($"Delivery__DrainTimeout must be 0 to {MaxWait:c}.");
+        if (options.GoneMemory <= TimeSpan.Zero) problems.Add("Delivery__GoneMemory must be positive.");
+        if (options.TrackedSummaryRetention <= TimeSpan.Zero) problems.Add("Delivery__TrackedSummaryRetention must be positive.");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }

@@ -81,6 +81,8 @@ internal sealed class OrleansHostOptionsValidator : IValidateOptions<OrleansHost
                 problems.Add($"Orleans__Endpoints__{key} '{text}' is not an IP address.");
             }
         }
+        if (options.Gateway.RefreshPeriod <= TimeSpan.Zero) problems.Add("Orleans__Gateway__RefreshPeriod must be positive.");
+        if (options.Messaging.ResponseTimeout <= TimeSpan.Zero) problems.Add("Orleans__Messaging__ResponseTimeout must be positive.");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using GrainCollectionOptions = Orleans.Configuration.GrainCollectionOptions;
+using ReminderOptions = Orleans.Hosting.ReminderOptions;
 using Tether.Contracts;
 using Tether.Delivery;
 using Tether.Grains;
@@ -23,6 +24,7 @@ public static class TetherSiloExtensions
         var services = silo.Services;
         services.AddTetherOptions(configuration);
         services.AddValidatedOptions<ConnectionOptions, ConnectionOptionsValidator>(configuration.GetSection(ConnectionOptions.Section));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ConnectionOptions>, SweepIntervalValidator>());
         services.AddSingleton<SweepLimiter>();
         silo.AddTetherActivationCollection(configuration);
         silo.AddTetherDirectoryCache(configuration, singleSilo: embedded);
@@ -107,5 +109,22 @@ public static class TetherSiloExtensions
             options.ClassSpecificCollectionAge.TryGetValue(typeof(ConnectionGrain).FullName!, out var age) && age <= options.CollectionQuantum
                 ? ValidateOptionsResult.Fail("Connections__IdleActivationAge must be longer than Orleans__GrainCollection__CollectionQuantum (default 1 minute).")
                 : ValidateOptionsResult.Success;
+    }
+
+    /// <summary>
+    /// Refuses a sweep interval Orleans would refuse as the period of each sweep bucket's reminder, which it would only
+    /// do at the first <c>/connect</c> of each minute, after the connection was stored.
+    /// </summary>
+    private sealed class SweepIntervalValidator(IOptions<ReminderOptions> reminders) : IValidateOptions<ConnectionOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, ConnectionOptions options)
+        {
+            var minimum = reminders.Value.MinimumReminderPeriod;
+            return options.SweepInterval < minimum
+                ? ValidateOptionsResult.Fail(
+                    $"Connections__SweepInterval ({options.SweepInterval:c}) must be at least Orleans' minimum reminder period ({minimum:c}): " +
+                    "each sweep bucket is driven by a reminder with that period.")
+                : ValidateOptionsResult.Success;
+        }
     }
 }

@@ -75,10 +75,36 @@ public sealed class ManagementApiOptionsValidator(bool endpointRequired) : IVali
         {
             problems.Add(problem);
         }
+        if (RegionProblem(options) is { } regionProblem) problems.Add(regionProblem);
+        // The bounds of the resilience pipeline (Polly), which would otherwise refuse them when the client is built.
+        Within(problems, nameof(options.AttemptTimeout), options.AttemptTimeout, TimeSpan.FromMilliseconds(10), OneDay);
+        Within(problems, nameof(options.RetryBaseDelay), options.RetryBaseDelay, TimeSpan.Zero, OneDay);
+        Within(problems, nameof(options.RetryMaxDelay), options.RetryMaxDelay, TimeSpan.Zero, OneDay);
+        Within(problems, nameof(options.BreakerSamplingDuration), options.BreakerSamplingDuration, TimeSpan.FromMilliseconds(500), OneDay);
+        Within(problems, nameof(options.BreakerBreakDuration), options.BreakerBreakDuration, TimeSpan.FromMilliseconds(500), OneDay);
         if (options.MaxRetryAttempts is < 0 or > 20) problems.Add("ManagementApi__MaxRetryAttempts must be 0 to 20.");
         if (options.BreakerFailureRatio is not (>= 0.01 and <= 1.0)) problems.Add("ManagementApi__BreakerFailureRatio must be 0.01 to 1.");
         if (options.BreakerMinimumThroughput < 2) problems.Add("ManagementApi__BreakerMinimumThroughput must be at least 2.");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    private static readonly TimeSpan OneDay = TimeSpan.FromDays(1);
+
+    private static void Within(List<string> problems, string key, TimeSpan value, TimeSpan min, TimeSpan max)
+    {
+        if (value < min || value > max) problems.Add($"ManagementApi__{key} must be {min:c} to {max:c}.");
+    }
+
+    /// <summary>API Gateway answers 403 to a request signed for another region than its host's.</summary>
+    private static string? RegionProblem(ManagementApiOptions options)
+    {
+        if (options.Region is not { } region || Parse(options.Endpoint) is not { } uri) return null;
+        var hostRegion = ManagementApiSetup.RegionFromHost(uri.Host);
+        return hostRegion is null || string.Equals(hostRegion, region, StringComparison.Ordinal)
+            ? null
+            : $"The signing region '{region}' (ManagementApi__Region, else AWS_REGION or AWS_DEFAULT_REGION) differs from the region " +
+              $"'{hostRegion}' of the Management API host {uri.Host}; API Gateway would answer every call with 403. " +
+              $"Set ManagementApi__Region to {hostRegion}, or leave it and AWS_REGION unset to take the host's.";
     }
 
     /// <summary>The endpoint as an absolute URL, or null when unset or not one.</summary>

@@ -19,12 +19,8 @@ public static partial class ManagementApiSetup
     public static ManagementApiTarget Resolve(ManagementApiOptions options, bool embedded, ILogger logger)
     {
         var endpoint = ResolveEndpoint(options, embedded, logger);
-        var hostRegion = RegionFromHost(endpoint.Host);
-        var region = options.Region ?? hostRegion ?? DefaultRegion;
-        if (hostRegion is not null && !string.Equals(hostRegion, region, StringComparison.Ordinal))
-        {
-            LogRegionMismatch(logger, region, endpoint.Host, hostRegion);
-        }
+        // A region other than the host's was refused by the options' validation.
+        var region = options.Region ?? RegionFromHost(endpoint.Host) ?? DefaultRegion;
 
         var (credentials, source) = ResolveCredentials(options, embedded);
         return new ManagementApiTarget(endpoint, region, credentials, source);
