@@ -157,16 +157,16 @@ internal static class AdminEndpoints
         }
     }
 
-    /// <summary>Routing leaves <c>%2F</c> encoded in a segment; connection ids may contain '/'.</summary>
+    /// <summary>Connection ids may contain '/' (base64).</summary>
     private static string? ConnectionIdFromRoute(string id)
     {
-        var decoded = id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        var decoded = SlashesFromRoute(id);
         return ConnectionIds.IsValid(decoded) ? decoded : null;
     }
 
     /// <summary>
-    /// Routing leaves <c>%2F</c> encoded in a segment: it is a room name's or user id's '/'. (A name holding the text
-    /// "%2F" itself cannot be told apart from it here, and is not reachable through <c>/api</c>.)
+    /// Routing leaves <c>%2F</c> encoded in a segment: it is a connection id's, room name's or user id's '/'. (A name
+    /// holding the text "%2F" itself cannot be told apart from it here, and is not reachable through <c>/api</c>.)
     /// </summary>
     private static string SlashesFromRoute(string name) => name.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
 
