@@ -8,8 +8,8 @@ namespace Tether.Grains;
 /// <summary>
 /// One bucket of the sweep index (see <see cref="SweepBuckets"/>). Each reminder tick either drops the whole bucket
 /// (past API Gateway's connection lifetime: no need to ask) or starts a pass that asks API Gateway about each id with
-/// GetConnection, spread over half a sweep interval and paced by this silo's <see cref="SweepLimiter"/>; a 410 has
-/// the connection removed everywhere by its own grain.
+/// GetConnection, spread over half a sweep interval and paced, in turn with the silo's other buckets, by its
+/// <see cref="SweepLimiter"/>; a 410 has the connection removed everywhere by its own grain.
 /// </summary>
 /// <remarks>
 /// Reentrant, so a pass awaiting HTTP never holds up the registrations of <c>$connect</c> calls. Every await was
@@ -148,21 +148,26 @@ public sealed partial class SweepBucketGrain(
     {
         if (_checking || _pass is not { } pass) return;
         _checking = true;
+        var checks = new List<Task>(_perSlice);
         try
         {
-            var batch = new List<string>(_perSlice);
-            while (batch.Count < _perSlice && pass.TryPeek(out var id))
+            // Each check goes out as soon as its turn comes; while this slice waits, the pacer's ticks pass it by.
+            while (checks.Count < _perSlice && ReferenceEquals(_pass, pass) && pass.TryPeek(out var id))
             {
                 if (!_ids.Contains(id))
                 {
                     pass.Dequeue();
                     continue;
                 }
-                // Out of this silo's checks for now: the rest waits for the next slice.
-                if (!limiter.TryTakeTurn()) break;
-                batch.Add(pass.Dequeue());
+                if (!await limiter.WaitTurnAsync(cancellationToken)) break;
+                if (!ReferenceEquals(_pass, pass) || pass.Count == 0) break;
+                checks.Add(CheckAsync(pass.Dequeue(), cancellationToken));
             }
-            await Task.WhenAll(batch.Select(id => CheckAsync(id, cancellationToken)));
+            await Task.WhenAll(checks);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The pass was stopped or the bucket is leaving memory.
         }
         finally
         {

@@ -6,24 +6,29 @@ namespace Tether.Grains;
 
 /// <summary>
 /// Paces this silo's sweep checks (GetConnection calls from the sweep buckets it hosts) to
-/// <see cref="ConnectionOptions.SweepChecksPerSecond"/>, however many buckets are due at once. A check never waits
-/// for a token: without one, the bucket leaves the rest of its slice for its next one.
+/// <see cref="ConnectionOptions.SweepChecksPerSecond"/>, however many buckets are due at once. Turns are granted in
+/// the order they were asked for: a bucket whose timer happens to fire just after each refill cannot take every turn
+/// and starve the other buckets on the silo.
 /// </summary>
 public sealed class SweepLimiter(IOptions<ConnectionOptions> options) : IDisposable
 {
+    // Each bucket waits for one turn at a time, so waiters are bounded by the buckets on the silo; this is a backstop.
+    private const int MaxWaiting = 100_000;
+
     private readonly TokenBucketRateLimiter _limiter = new(new TokenBucketRateLimiterOptions
     {
         TokenLimit = options.Value.SweepChecksPerSecond,
         TokensPerPeriod = options.Value.SweepChecksPerSecond,
         ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-        QueueLimit = 0,
+        QueueLimit = MaxWaiting,
+        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
         AutoReplenishment = true,
     });
 
-    /// <summary>Takes a token if one is free now.</summary>
-    public bool TryTakeTurn()
+    /// <summary>Waits for this caller's turn, after every caller that asked earlier. False when too many wait already.</summary>
+    public async ValueTask<bool> WaitTurnAsync(CancellationToken cancellationToken)
     {
-        using var lease = _limiter.AttemptAcquire(1);
+        using var lease = await _limiter.AcquireAsync(1, cancellationToken);
         return lease.IsAcquired;
     }
 
