@@ -549,6 +549,7 @@ internal sealed class Phases(
         var environment = new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Benchmark",
+            ["Hosting__SingleNode"] = "true",
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["RESPONSE_MESSAGE_URL"] = connectionUrl.ToString(),
             ["AWS_REGION"] = "us-east-1",

@@ -23,11 +23,15 @@ public static class LocalGatewayHosting
         if (!(section.Get<LocalGatewayOptions>() ?? new LocalGatewayOptions()).Enabled) return builder;
 
         builder.Services.AddValidatedOptions<LocalGatewayOptions, LocalGatewayOptionsValidator>(section);
-        // Post where the gateway listens, unless ManagementApi__Endpoint (or RESPONSE_MESSAGE_URL) says otherwise.
-        builder.Services.AddOptions<ManagementApiOptions>().PostConfigure<IOptions<LocalGatewayOptions>>((management, gateway) =>
+        // In Development, post where the gateway listens unless ManagementApi__Endpoint (or RESPONSE_MESSAGE_URL) says
+        // otherwise; elsewhere the endpoint is always stated.
+        if (builder.Environment.IsDevelopment())
         {
-            if (string.IsNullOrWhiteSpace(management.Endpoint)) management.Endpoint = $"http://localhost:{gateway.Value.Port}/{gateway.Value.Stage}";
-        });
+            builder.Services.AddOptions<ManagementApiOptions>().PostConfigure<IOptions<LocalGatewayOptions>>((management, gateway) =>
+            {
+                if (string.IsNullOrWhiteSpace(management.Endpoint)) management.Endpoint = $"http://localhost:{gateway.Value.Port}/{gateway.Value.Stage}";
+            });
+        }
 
         builder.Services.AddSingleton<EmbeddedLocalGateway>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddedLocalGateway>());

@@ -16,10 +16,11 @@ namespace Tether.Hosting;
 public static class TetherSiloExtensions
 {
     /// <summary>
-    /// Adds the grains' services. <paramref name="embedded"/> is the one-process default: it may post to the local
-    /// gateway and sign with the local credential pair when nothing else is configured.
+    /// Adds the grains' services. <paramref name="embedded"/>: the one-process shape (a single silo).
+    /// <paramref name="localDefaults"/>: Development's embedded default, which may post to the local gateway and sign
+    /// with the local credential pair when nothing else is configured; everywhere else the endpoint must be set.
     /// </summary>
-    public static ISiloBuilder AddTether(this ISiloBuilder silo, IConfiguration configuration, bool embedded)
+    public static ISiloBuilder AddTether(this ISiloBuilder silo, IConfiguration configuration, bool embedded, bool localDefaults = false)
     {
         var services = silo.Services;
         services.AddTetherOptions(configuration);
@@ -30,7 +31,7 @@ public static class TetherSiloExtensions
         silo.AddTetherDirectoryCache(configuration, singleSilo: embedded);
         services.AddValidatedOptions<DeliveryOptions, DeliveryOptionsValidator>(configuration.GetSection(DeliveryOptions.Section));
         services.AddOptions<ManagementApiOptions>().Configure(o => ManagementApiOptions.Bind(configuration, o)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ManagementApiOptions>>(new ManagementApiOptionsValidator(endpointRequired: !embedded)));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ManagementApiOptions>>(new ManagementApiOptionsValidator(endpointRequired: !localDefaults)));
         services.TryAddTimeProvider();
         services.AddTetherMetrics();
         silo.AddActivityPropagation();
@@ -40,7 +41,7 @@ public static class TetherSiloExtensions
         services.AddSingleton(sp =>
         {
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Tether.ManagementApi");
-            return ManagementApiSetup.Resolve(sp.GetRequiredService<IOptions<ManagementApiOptions>>().Value, embedded, logger);
+            return ManagementApiSetup.Resolve(sp.GetRequiredService<IOptions<ManagementApiOptions>>().Value, localDefaults, logger);
         });
         services.AddSingleton<IManagementApiClient>(sp =>
         {

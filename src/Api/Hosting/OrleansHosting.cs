@@ -6,7 +6,7 @@ namespace Tether.Api.Hosting;
 
 /// <summary>
 /// The API's two shapes. Embedded (no <c>ConnectionStrings__redis</c>): this process also hosts the one silo, with
-/// localhost clustering and in-memory state. Cluster: this process is an Orleans client of the Redis-clustered silos;
+/// localhost clustering and in-memory state; outside Development only when chosen (<see cref="SingleNodeOptions"/>). Cluster: this process is an Orleans client of the Redis-clustered silos;
 /// grains, the dispatcher and every Management API call run in the silos, so API nodes scale on their own and a dying
 /// API node loses nothing.
 /// </summary>
@@ -29,9 +29,10 @@ internal static partial class OrleansHosting
                 silo.UseLocalhostDevelopmentCluster(configuration, EmbeddedClusterId);
                 silo.AddTetherMemoryStorage();
                 silo.UseInMemoryReminderService();
-                silo.AddTether(configuration, embedded: true);
+                silo.AddTether(configuration, embedded: true, localDefaults: builder.Environment.IsDevelopment());
             });
             builder.Services.AddTetherShutdownTimeout();
+            builder.Services.AddValidatedOptions<SingleNodeOptions, SingleNodeOptionsValidator>(configuration.GetSection(SingleNodeOptions.Section));
         }
         else
         {

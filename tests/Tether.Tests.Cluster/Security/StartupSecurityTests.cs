@@ -21,6 +21,10 @@ public sealed class StartupSecurityTests
             web.ConfigureLogging(logging => logging.AddProvider(logs));
         });
 
+    // Outside Development nothing local is assumed (see StartupShapeTests): these hosts state the shape and endpoint.
+    private static readonly (string, string)[] SingleNodeWithEndpoint =
+        [("Hosting:SingleNode", "true"), ("ManagementApi:Endpoint", "https://abc123.execute-api.us-east-1.amazonaws.com/prod")];
+
     private static string StartFailure(WebApplicationFactory<Program> host)
     {
         var error = Record.Exception(() => host.Server);
@@ -33,7 +37,7 @@ public sealed class StartupSecurityTests
     [InlineData("Staging")]
     public async Task Outside_development_no_secret_means_no_start(string environment)
     {
-        await using var host = Host(environment, new CapturedLogs());
+        await using var host = Host(environment, new CapturedLogs(), SingleNodeWithEndpoint);
         var failure = StartFailure(host);
         Assert.Contains("Integration__Secrets__0", failure, StringComparison.Ordinal);
         Assert.Contains("Integration__PrivateNetwork", failure, StringComparison.Ordinal);
@@ -42,8 +46,8 @@ public sealed class StartupSecurityTests
     [Fact]
     public async Task Production_starts_with_a_secret_or_a_declared_private_network()
     {
-        await using var withSecret = Host("Production", new CapturedLogs(), ("Integration:Secrets:0", SecurityFixture.Secret));
-        await using var privateNetwork = Host("Production", new CapturedLogs(), ("Integration:PrivateNetwork", "true"));
+        await using var withSecret = Host("Production", new CapturedLogs(), [("Integration:Secrets:0", SecurityFixture.Secret), .. SingleNodeWithEndpoint]);
+        await using var privateNetwork = Host("Production", new CapturedLogs(), [("Integration:PrivateNetwork", "true"), .. SingleNodeWithEndpoint]);
 
         using var a = withSecret.CreateClient();
         using var b = privateNetwork.CreateClient();
