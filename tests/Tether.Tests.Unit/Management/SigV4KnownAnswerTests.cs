@@ -53,6 +53,42 @@ public class SigV4KnownAnswerTests
         Assert.Equal("/prod/%40connections/test%253D", SigV4Verifier.CanonicalUri("/prod/@connections/test%3D"));
     }
 
+    /// <summary>
+    /// Connection ids hold <c>/</c>, <c>+</c> and <c>=</c>, which SigV4 encodes twice in the canonical URI. The expected
+    /// signatures were computed by botocore 1.43 (<c>SigV4Auth(credentials, "execute-api", "us-east-1")</c> over the same
+    /// request at 2015-08-30T12:36:00Z), an implementation independent of both of ours; it also reproduces the one above.
+    /// </summary>
+    [Theory]
+    [InlineData("a/b+c=", "/prod/@connections/a%2Fb%2Bc%3D", "/prod/%40connections/a%252Fb%252Bc%253D",
+        "9d51a26d8586dabb813937ff13c5d2dfd168b071b946ff8ff57c11fdce5d538c")]
+    [InlineData("L0SM9cOF+vHcCIhw=", "/prod/@connections/L0SM9cOF%2BvHcCIhw%3D", "/prod/%40connections/L0SM9cOF%252BvHcCIhw%253D",
+        "e00388d12270fd1e355042727e57e7a3924a6e89b14069c123585b3c4bd0b2fd")]
+    public async Task Ids_with_slash_and_plus_sign_as_botocore_signs_them(string connectionId, string path, string canonicalUri, string botocoreSignature)
+    {
+        using var client = new ManagementApiClient(
+            new Uri("https://abc123.execute-api.us-east-1.amazonaws.com/prod"), "us-east-1",
+            new BasicAWSCredentials("AKIDEXAMPLE", Secret), new ManagementApiOptions(), NullLogger<ManagementApiClient>.Instance);
+        var uri = client.ConnectionUri(connectionId);
+        Assert.Equal(path, uri.AbsolutePath);
+
+        using var request = await client.CreateSignedRequestAsync(HttpMethod.Post, uri, Body,
+            Convert.ToHexStringLower(SHA256.HashData(Body)), CancellationToken.None, new DateTime(2015, 8, 30, 12, 36, 0, DateTimeKind.Utc));
+        Assert.Contains("Signature=" + botocoreSignature, request.Headers.GetValues("Authorization").Single(), StringComparison.Ordinal);
+
+        var verifier = new SigV4Verifier("us-east-1", "execute-api", [new AcceptedCredential("AKIDEXAMPLE", Secret)]);
+        var headers = new Dictionary<string, string>
+        {
+            ["content-type"] = "application/json",
+            ["host"] = "abc123.execute-api.us-east-1.amazonaws.com",
+            ["x-amz-content-sha256"] = Convert.ToHexStringLower(SHA256.HashData(Body)),
+            ["x-amz-date"] = "20150830T123600Z",
+        };
+        var signature = verifier.ComputeSignature(new SignedRequest("POST", path, "", headers, Body),
+            ["content-type", "host", "x-amz-content-sha256", "x-amz-date"], headers["x-amz-content-sha256"], "20150830T123600Z", "20150830", Secret);
+        Assert.Equal(botocoreSignature, signature);
+        Assert.Equal(canonicalUri, SigV4Verifier.CanonicalUri(path));
+    }
+
     [Fact]
     public void Verifier_refuses_a_stale_or_tampered_request()
     {
