@@ -220,8 +220,10 @@ public sealed class HooksThroughGatewayTests
     {
         await using var client = await _fixture.ConnectAsync();
         await client.SendForReplyAsync($$"""{"action":"joinroom","room":"{{Unique("signed")}}"}""");
-        await client.SendForReplyAsync("""{"action":"sendmessage","message":"signed"}""");
+        // No echo: the next frame after the rpc call is its answer.
+        await client.SendForReplyAsync("""{"action":"sendmessage","message":"signed","echo":false}""");
         await client.SendForFrameAsync("""{"action":"typing"}""");
+        await _app.WaitForAsync("rpc", r => r.Str("connectionId") == client.ConnectionId);
 
         var calls = _app.Requests.Where(r => r.Body["connectionId"]?.GetValue<string>() == client.ConnectionId).ToList();
         Assert.Equal(["connect", "join", "publish", "rpc"], calls.Select(c => c.Hook));
@@ -282,20 +284,25 @@ public sealed class HooksThroughGatewayTests
     public async Task Malformed_answers_are_failures_never_500s()
     {
         var badUser = Unique("bad-connect");
+        var bigDataUser = Unique("big-data");
         var badRoom = Unique("bad-join");
         var badMessage = Unique("bad-publish");
-        _app.On("connect", r => r.Str("user") == badUser ? Json(200, """{"rooms":["two words"]}""") : Json(200, "{}"));
+        _app.On("connect", r => r.Str("user") == badUser ? Json(200, """{"rooms":["two words"]}""")
+            : r.Str("user") == bigDataUser ? Json(200, "{\"data\":\"" + new string('d', HookRequests.MaxDataBytes) + "\"}")
+            : Json(200, "{}"));
         _app.On("join", r => r.Str("room") == badRoom ? Json(200, "this is not json") : Json(200, ""));
         _app.On("publish", r => r.Body["message"]!.ToJsonString().Contains(badMessage, StringComparison.Ordinal) ? Json(200, "[1,2]") : Json(200, "{}"));
         _app.On("rpc", _ => Json(200, "{\"big\":\"" + new string('x', HooksOptions.MaxAnswerBytes) + "\"}"));
 
         var connectStatus = await TestClient.RefusedStatusAsync(new Uri(_fixture.Gateway.WebSocketUrl + "?user=" + badUser));
+        var bigDataStatus = await TestClient.RefusedStatusAsync(new Uri(_fixture.Gateway.WebSocketUrl + "?user=" + bigDataUser));
         await using var client = await _fixture.ConnectAsync();
         var join = await client.SendForReplyAsync($$"""{"action":"joinroom","room":"{{badRoom}}"}""");
         var send = await client.SendForReplyAsync($$"""{"action":"sendmessage","message":"{{badMessage}}"}""");
         var rpc = await client.SendForReplyAsync("""{"action":"typing"}""");
 
         Assert.Equal(503, connectStatus);
+        Assert.Equal(503, bigDataStatus);
         Assert.Equal(("error", "hook_unavailable"), Kind(join));
         Assert.Equal("sent", Kind(send).Type);
         Assert.Equal(("error", "hook_unavailable"), Kind(rpc));
