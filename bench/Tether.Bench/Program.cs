@@ -23,6 +23,7 @@ try
 {
     if (settings.Runs("broadcast")) await phases.BroadcastAsync();
     if (settings.Runs("ingress")) await phases.IngressAsync();
+    if (settings.Runs("hooks")) await phases.HooksAsync();
     if (settings.Runs("latency")) await phases.LatencyAsync();
     if (settings.Runs("memory")) await phases.MemoryAsync();
     if (settings.Runs("seed")) await phases.SeedAsync();

@@ -27,3 +27,12 @@ public sealed record SendDirect(
     [property: Id(0)] string? ConnectionId,
     [property: Id(1)] string? User,
     [property: Id(2)] string MessageJson) : ClientCommand;
+
+/// <summary>
+/// A client action listed in <c>Hooks__Rpc__Actions</c>: handed to the application's rpc hook, whose answer is the
+/// reply. <paramref name="BodyJson"/> is the client's whole message as JSON text.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("tether.RpcCall")]
+public sealed record RpcCall(
+    [property: Id(0)] string Action,
+    [property: Id(1)] string BodyJson) : ClientCommand;

@@ -35,3 +35,7 @@ public sealed record ErrorReply(
     int Status,
     [property: Id(0)] string Code,
     [property: Id(1)] string Message) : ClientReply(Status);
+
+/// <summary>The application's rpc hook answer (JSON text), passed to the client as the reply.</summary>
+[GenerateSerializer, Immutable, Alias("tether.RpcAnswer")]
+public sealed record RpcAnswer([property: Id(0)] string Json) : ClientReply(200);

@@ -14,6 +14,8 @@ public sealed class ConnectionState
     [Id(6)] public DateTimeOffset AcceptedAt { get; set; }
     /// <summary>Room patterns from the user's token (null: no restriction); messages after <c>$connect</c> carry no token.</summary>
     [Id(7)] public List<string>? AllowedRooms { get; set; }
+    /// <summary>What the application's connect hook attached (JSON text): for its later hooks only, never for other clients.</summary>
+    [Id(8)] public string? Data { get; set; }
 }
 
 [GenerateSerializer, Alias("tether.RoomState")]

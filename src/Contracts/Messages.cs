@@ -3,7 +3,8 @@ namespace Tether.Contracts;
 /// <summary>
 /// What API Gateway's <c>$connect</c> request template told us about a new connection. <paramref name="AllowedRooms"/>
 /// are the room patterns from the user's token (null: no restriction); they are kept with the connection because
-/// later messages carry no token.
+/// later messages carry no token. <paramref name="Data"/> is what the application's connect hook attached (JSON text,
+/// at most 4 KiB): passed to later hooks, never shown to other clients.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("tether.ConnectRequest")]
 public sealed record ConnectRequest(
@@ -13,7 +14,8 @@ public sealed record ConnectRequest(
     [property: Id(3)] string? SourceIp,
     [property: Id(4)] string? UserAgent,
     [property: Id(5)] string? RequestId,
-    [property: Id(6)] IReadOnlyList<string>? AllowedRooms = null);
+    [property: Id(6)] IReadOnlyList<string>? AllowedRooms = null,
+    [property: Id(7)] string? Data = null);
 
 [GenerateSerializer, Immutable, Alias("tether.ConnectResult")]
 public sealed record ConnectResult(

@@ -51,6 +51,7 @@ public static class TetherSiloExtensions
                 metrics: sp.GetRequiredService<DeliveryMetrics>());
         });
         services.AddSingleton<IGoneConnections, GoneConnections>();
+        services.AddTetherHooks(configuration);
         services.AddSingleton<DeliveryDispatcher>();
         services.AddSingleton<IDeliveryDispatcher>(sp => sp.GetRequiredService<DeliveryDispatcher>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DispatcherLifecycle>();

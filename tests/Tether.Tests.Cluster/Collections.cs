@@ -56,3 +56,12 @@ namespace Tether.Tests.Security
         public const string Name = "security";
     }
 }
+
+namespace Tether.Tests.Hooks
+{
+    [CollectionDefinition(Name)]
+    public sealed class HooksClusterTests : ICollectionFixture<HooksClusterFixture>
+    {
+        public const string Name = "hooks-cluster";
+    }
+}

@@ -7,3 +7,9 @@ public sealed class EndToEndTests : ICollectionFixture<EndToEndFixture>
 {
     public const string Name = "end-to-end";
 }
+
+[CollectionDefinition(Name)]
+public sealed class HooksTests : ICollectionFixture<HooksFixture>
+{
+    public const string Name = "hooks";
+}

@@ -27,11 +27,12 @@ internal static class AdminEndpoints
 
     private static async Task<IResult> SendToRoomAsync(
         string room, bool? wait, double? timeoutSeconds, HttpRequest request, IGrainFactory grains,
-        IOptions<IntegrationOptions> integration, IOptions<AdminOptions> options, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics)
+        IOptions<IntegrationOptions> integration, IOptions<AdminOptions> options, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics,
+        IApplicationHooks hooks)
     {
         room = SlashesFromRoute(room);
         if (!limits.Value.IsValidRoomName(room)) return BadRoom(limits.Value);
-        var (message, problem) = await ReadMessageAsync(request, room, null, integration.Value, limits.Value, time);
+        var (message, problem) = await ReadMessageAsync(request, room, null, integration.Value, limits.Value, time, hooks, target: null);
         if (problem is not null) return problem;
 
         metrics.MessageReceived("api", "room");
@@ -81,10 +82,11 @@ internal static class AdminEndpoints
     }
 
     private static async Task<IResult> SendToConnectionAsync(
-        string id, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics)
+        string id, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics,
+        IApplicationHooks hooks)
     {
         if (ConnectionIdFromRoute(id) is not { } connectionId) return BadConnectionId();
-        var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, limits.Value, time);
+        var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, limits.Value, time, hooks, HookRequests.Target(connectionId, null));
         if (problem is not null) return problem;
         metrics.MessageReceived("api", "connection");
         return await grains.Connection(connectionId).Deliver(message!)
@@ -93,11 +95,12 @@ internal static class AdminEndpoints
     }
 
     private static async Task<IResult> SendToUserAsync(
-        string user, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics)
+        string user, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics,
+        IApplicationHooks hooks)
     {
         user = SlashesFromRoute(user);
         if (!UserIds.IsValid(user)) return Results.Problem(statusCode: 400, title: "Invalid user", detail: UserIds.Rule);
-        var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, limits.Value, time);
+        var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, limits.Value, time, hooks, HookRequests.Target(null, user));
         if (problem is not null) return problem;
         metrics.MessageReceived("api", "user");
         var recipients = await grains.User(user).Deliver(message!);
@@ -136,8 +139,10 @@ internal static class AdminEndpoints
         return Results.NoContent();
     }
 
+    /// <summary>Reads the body's message and runs the publish hook on it (once, before any fan-out).</summary>
     private static async Task<(OutboundMessage?, IResult?)> ReadMessageAsync(
-        HttpRequest request, string? room, string? from, IntegrationOptions integration, LimitOptions limits, TimeProvider time)
+        HttpRequest request, string? room, string? from, IntegrationOptions integration, LimitOptions limits, TimeProvider time,
+        IApplicationHooks hooks, JsonObject? target)
     {
         var (document, error) = await JsonBody.ReadAsync(request, integration.MaxBodyBytes, request.HttpContext.RequestAborted);
         if (error is not null) return (null, Results.Problem(statusCode: error.Status, title: error.Code, detail: error.Message));
@@ -147,7 +152,18 @@ internal static class AdminEndpoints
             {
                 return (null, Results.Problem(statusCode: 400, title: "invalid_message", detail: "The body needs a \"message\" field."));
             }
-            var message = Envelopes.Message(Envelopes.NewMessageId(), room, from, user: null, value.GetRawText(), time.GetUtcNow());
+            var messageJson = value.GetRawText();
+            if (hooks.IsConfigured(HookName.Publish))
+            {
+                var hook = await hooks.CallAsync(HookName.Publish, HookRequests.Publish(null, null, room, target, messageJson, null), HookRequests.CheckPublishAnswer);
+                if (hook.Refusal is { } refused)
+                {
+                    return (null, Results.Problem(statusCode: refused.Status, title: refused.Code, detail: refused.Message,
+                        extensions: new Dictionary<string, object?> { ["code"] = refused.Code }));
+                }
+                messageJson = HookRequests.PublishedMessage(hook.Answer, messageJson)!;
+            }
+            var message = Envelopes.Message(Envelopes.NewMessageId(), room, from, user: null, messageJson, time.GetUtcNow());
             if (message.Payload.Length > limits.MaxMessageBytes)
             {
                 return (null, Results.Problem(statusCode: 413, title: "message_too_large",

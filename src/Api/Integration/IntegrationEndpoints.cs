@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Tether.Contracts;
+using Tether.Grains;
 using Tether.Api.Hosting;
 using Tether.Api.Logging;
 using Tether.Api.Security;
@@ -32,7 +33,7 @@ internal static class IntegrationEndpoints
 
     private static async Task<IResult> ConnectAsync(
         HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options, IOptions<LimitOptions> limits,
-        IOptions<RoomOptions> roomOptions, UserTokenValidator tokens, TimeProvider time)
+        IOptions<RoomOptions> roomOptions, UserTokenValidator tokens, TimeProvider time, IApplicationHooks hooks)
     {
         var (document, error) = await JsonBody.ReadAsync(request, options.Value.MaxBodyBytes, request.HttpContext.RequestAborted);
         if (error is not null) return Replies.Error(error);
@@ -56,6 +57,7 @@ internal static class IntegrationEndpoints
             using var logScope = RequestLog.Begin(request, connectionId, requestId);
 
             IReadOnlyList<string>? allowedRooms = null;
+            string? claims = null;
             if (tokens.Enabled)
             {
                 var token = JsonBody.OptionalString(root, "token", int.MaxValue, out error);
@@ -65,6 +67,7 @@ internal static class IntegrationEndpoints
                 // The token decides who this is: a "user" field from the template cannot override it.
                 user = check.User;
                 allowedRooms = check.AllowedRooms;
+                claims = check.ClaimsJson;
                 var defaultRoom = roomOptions.Value.DefaultRoom;
                 if (rooms.FirstOrDefault(r => r != defaultRoom && !RoomPatterns.Allows(allowedRooms, r)) is { } forbidden)
                 {
@@ -72,8 +75,16 @@ internal static class IntegrationEndpoints
                 }
             }
 
+            string? data = null;
+            if (hooks.IsConfigured(HookName.Connect))
+            {
+                var (decision, refusal) = await ConnectHook.RunAsync(hooks, connectionId, Blank(user), claims, rooms, Blank(sourceIp), Blank(userAgent), limits.Value, roomOptions.Value);
+                if (refusal is not null) return Replies.From(refusal);
+                (user, rooms, data) = (decision!.User, decision.Rooms, decision.Data);
+            }
+
             var result = await grains.Connection(connectionId)
-                .Connect(new ConnectRequest(Blank(user), rooms, connectedAt, Blank(sourceIp), Blank(userAgent), requestId, allowedRooms));
+                .Connect(new ConnectRequest(Blank(user), rooms, connectedAt, Blank(sourceIp), Blank(userAgent), requestId, allowedRooms, data));
             return Results.Json(new JsonObject
             {
                 ["type"] = "connected",
@@ -104,7 +115,7 @@ internal static class IntegrationEndpoints
     }
 
     private static async Task<IResult> HandleEventAsync(
-        HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options, IOptions<LimitOptions> limits)
+        HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options, IOptions<LimitOptions> limits, IApplicationHooks hooks)
     {
         var (document, error) = await JsonBody.ReadAsync(request, options.Value.MaxBodyBytes, request.HttpContext.RequestAborted);
         if (error is not null) return Replies.Error(error);
@@ -114,7 +125,7 @@ internal static class IntegrationEndpoints
             if (ConnectionId(root, out error) is not { } connectionId) return Replies.Error(error!);
             using var logScope = RequestLog.Begin(request, connectionId, RequestLog.GatewayRequestId(root));
             var body = root.TryGetProperty("body", out var b) ? b : default;
-            var (command, invalid) = ClientMessageParser.Parse(body, limits.Value);
+            var (command, invalid) = RpcActions.Match(body, hooks) is { } rpc ? (rpc, null) : ClientMessageParser.Parse(body, limits.Value);
             if (invalid is not null) return Replies.Error(invalid);
 
             var reply = await grains.Connection(connectionId).Handle(command!);

@@ -8,6 +8,8 @@ internal static class Replies
 {
     public static IResult From(ClientReply reply)
     {
+        // The application's rpc answer is passed on as it came.
+        if (reply is RpcAnswer answer) return Results.Text(answer.Json, "application/json", System.Text.Encoding.UTF8, answer.Status);
         var json = reply switch
         {
             Joined joined => new JsonObject { ["type"] = "joined", ["room"] = joined.Room, ["members"] = joined.Members },

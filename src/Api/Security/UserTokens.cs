@@ -61,7 +61,7 @@ public sealed class JwtOptions
 }
 
 /// <summary>The outcome of checking a <c>$connect</c> token.</summary>
-internal sealed record TokenCheck(string? User, IReadOnlyList<string>? AllowedRooms, string? ErrorCode = null, string? ErrorMessage = null)
+internal sealed record TokenCheck(string? User, IReadOnlyList<string>? AllowedRooms, string? ErrorCode = null, string? ErrorMessage = null, string? ClaimsJson = null)
 {
     public bool Accepted => ErrorCode is null;
 }
@@ -159,7 +159,8 @@ internal sealed class UserTokenValidator
             }
             rooms = patterns;
         }
-        return new TokenCheck(users[0], rooms);
+        // The token's claims as they were signed, for the connect hook.
+        return new TokenCheck(users[0], rooms, ClaimsJson: Base64UrlEncoder.Decode(jwt.EncodedPayload));
     }
 
     private static TokenCheck Refuse(string code, string message) => new(null, null, code, message);

@@ -14,8 +14,10 @@ public sealed partial class ConnectionGrain(
     TimeProvider time,
     MessageMetrics metrics,
     ILogger<ConnectionGrain> logger,
-    IOptions<LimitOptions> limitOptions) : Grain, IConnectionGrain
+    IOptions<LimitOptions> limitOptions,
+    IApplicationHooks hooks) : Grain, IConnectionGrain
 {
+    private readonly IApplicationHooks _hooks = hooks;
     private readonly RoomOptions _rooms = roomOptions.Value;
     private readonly TimeSpan _grace = connectionOptions.Value.ConnectGracePeriod;
     private readonly bool _deactivateAfterConnect = connectionOptions.Value.DeactivateAfterConnect;
@@ -53,6 +55,7 @@ public sealed partial class ConnectionGrain(
         State.AcceptedAt = time.GetUtcNow();
         State.Rooms = new HashSet<string>(rooms, StringComparer.Ordinal);
         State.AllowedRooms = request.AllowedRooms?.ToList();
+        State.Data = request.Data;
         await state.WriteStateAsync();
         // In the sweep index before the rooms and before /connect answers: a connection whose $disconnect never comes
         // is still found by its bucket's checks.
@@ -102,7 +105,7 @@ public sealed partial class ConnectionGrain(
 
     public async Task Disconnect(string reason)
     {
-        if (await RemoveEverywhereAsync(extraRoom: null))
+        if (await RemoveEverywhereAsync(extraRoom: null, "disconnect"))
         {
             metrics.Disconnected("disconnect");
             LogDisconnected(Id, reason);
@@ -120,7 +123,7 @@ public sealed partial class ConnectionGrain(
             LogGoneWhileConnecting(Id);
             return false;
         }
-        if (await RemoveEverywhereAsync(seenInRoom)) RemovedAsGone();
+        if (await RemoveEverywhereAsync(seenInRoom, "gone")) RemovedAsGone();
         return true;
     }
 
@@ -131,7 +134,7 @@ public sealed partial class ConnectionGrain(
         {
             if (!State.Connected) return;
             var (result, _) = await managementApi.GetAsync(Id, cancellationToken);
-            if (result.Outcome == ManagementOutcome.Gone && await RemoveEverywhereAsync(extraRoom: null)) RemovedAsGone();
+            if (result.Outcome == ManagementOutcome.Gone && await RemoveEverywhereAsync(extraRoom: null, "gone")) RemovedAsGone();
         }
         finally
         {
@@ -146,13 +149,13 @@ public sealed partial class ConnectionGrain(
         if (expired)
         {
             // API Gateway has certainly closed it: no need to ask.
-            if (await RemoveEverywhereAsync(extraRoom: null)) RemovedAsSwept("past API Gateway's connection lifetime");
+            if (await RemoveEverywhereAsync(extraRoom: null, "swept")) RemovedAsSwept("past API Gateway's connection lifetime");
             return false;
         }
         // GetConnection answers 410 until API Gateway has finished the $connect: a connection accepted moments ago
         // stays, and its bucket asks again at its next pass.
         if (time.GetUtcNow() - State.AcceptedAt < _grace) return true;
-        if (await RemoveEverywhereAsync(extraRoom: null)) RemovedAsSwept("GetConnection answered 410");
+        if (await RemoveEverywhereAsync(extraRoom: null, "swept")) RemovedAsSwept("GetConnection answered 410");
         return false;
     }
 
@@ -174,6 +177,7 @@ public sealed partial class ConnectionGrain(
             LeaveRoom leave => LeaveAsync(leave.Room),
             SendToRoom send => SendToRoomAsync(send),
             SendDirect direct => SendDirectAsync(direct),
+            RpcCall rpc => RpcAsync(rpc),
             _ => Task.FromResult<ClientReply>(new ErrorReply(400, "invalid_message", "Unsupported message.")),
         };
     }
@@ -193,7 +197,7 @@ public sealed partial class ConnectionGrain(
     {
         var result = await managementApi.DeleteAsync(Id);
         var closed = result.Outcome is ManagementOutcome.Delivered or ManagementOutcome.Gone;
-        if (closed && await RemoveEverywhereAsync(extraRoom: null))
+        if (closed && await RemoveEverywhereAsync(extraRoom: null, "closed"))
         {
             metrics.Disconnected("closed");
             LogDisconnected(Id, reason);
@@ -213,6 +217,11 @@ public sealed partial class ConnectionGrain(
         {
             State.Rooms.Remove(name);
             return new ErrorReply(403, "too_many_rooms", $"A connection may be in at most {_limits.MaxRoomsPerConnection} rooms; leave one first.");
+        }
+        if (added && await JoinRefusedAsync(name) is { } refused)
+        {
+            State.Rooms.Remove(name);
+            return refused;
         }
         if (added) await state.WriteStateAsync();
         var members = await Room(name).Join(Id, State.User);
@@ -251,8 +260,10 @@ public sealed partial class ConnectionGrain(
         {
             return new ErrorReply(403, "not_in_room", $"Join room '{name}' before sending to it.");
         }
+        var (messageJson, refusal) = await PublishHookAsync(name, target: null, send.MessageJson);
+        if (refusal is not null) return refusal;
 
-        var message = Envelopes.Message(Envelopes.NewMessageId(), name, Id, State.User, send.MessageJson, time.GetUtcNow());
+        var message = Envelopes.Message(Envelopes.NewMessageId(), name, Id, State.User, messageJson!, time.GetUtcNow());
         if (TooLarge(message) is { } tooLarge) return tooLarge;
         metrics.MessageReceived("client", "room");
         var receipt = await Room(name).Publish(message, send.Echo ? null : Id, trackDelivery: false);
@@ -261,7 +272,9 @@ public sealed partial class ConnectionGrain(
 
     private async Task<ClientReply> SendDirectAsync(SendDirect direct)
     {
-        var message = Envelopes.Message(Envelopes.NewMessageId(), room: null, Id, State.User, direct.MessageJson, time.GetUtcNow());
+        var (messageJson, refusal) = await PublishHookAsync(room: null, HookRequests.Target(direct.ConnectionId, direct.User), direct.MessageJson);
+        if (refusal is not null) return refusal;
+        var message = Envelopes.Message(Envelopes.NewMessageId(), room: null, Id, State.User, messageJson!, time.GetUtcNow());
         if (TooLarge(message) is { } tooLarge) return tooLarge;
         metrics.MessageReceived("client", direct.ConnectionId is not null ? "connection" : "user");
 
@@ -286,8 +299,11 @@ public sealed partial class ConnectionGrain(
         return new Sent(Room: null, message.Id, recipients, direct.ConnectionId, direct.User);
     }
 
-    /// <summary>Leaves every room and the user, then forgets the state. Returns whether there was anything to remove.</summary>
-    private async Task<bool> RemoveEverywhereAsync(string? extraRoom)
+    /// <summary>
+    /// Leaves every room and the user, then forgets the state. Returns whether there was anything to remove; a
+    /// connection that was connected is then reported to the disconnect hook with <paramref name="cause"/>.
+    /// </summary>
+    private async Task<bool> RemoveEverywhereAsync(string? extraRoom, string cause)
     {
         var rooms = new HashSet<string>(State.Rooms, StringComparer.Ordinal);
         if (extraRoom is not null) rooms.Add(extraRoom);
@@ -304,6 +320,7 @@ public sealed partial class ConnectionGrain(
         // rejected. Idle activations are collected by Orleans anyway.
         await state.ClearStateAsync();
         State.Rooms.Clear();
+        if (wasConnected) NotifyDisconnected(user, cause);
         return wasConnected;
     }
 

@@ -34,8 +34,12 @@ public class ClusterFixture : IAsyncLifetime
     public InProcessTestCluster Cluster { get; private set; } = null!;
     public IGrainFactory Grains => Cluster.Client;
 
+    /// <summary>Runs before the settings are read: a derived fixture may start what they point at.</summary>
+    protected virtual Task BeforeStartAsync() => Task.CompletedTask;
+
     public async Task InitializeAsync()
     {
+        await BeforeStartAsync();
         Gateway = await ManagementApiEmulatorHost.StartAsync(TestCredentials.EmulatorOptions(), Emulate(Connections));
         var settings = new Dictionary<string, string?>
         {

@@ -3,7 +3,7 @@ using System.Xml.Linq;
 
 namespace Tether.Tests.Architecture;
 
-/// <summary>The projects depend one way: Contracts ← Grains ← Delivery ← Hosting ← Api, Silo.</summary>
+/// <summary>The projects depend one way: Contracts ← Grains ← Delivery, Hooks ← Hosting ← Api, Silo.</summary>
 public sealed class DependencyDirectionTests
 {
     private static readonly Assembly Contracts = typeof(IConnectionGrain).Assembly;
@@ -37,6 +37,15 @@ public sealed class DependencyDirectionTests
     }
 
     [Fact]
+    public void Hooks_reference_the_grains_ports_and_no_host_framework()
+    {
+        var referenced = Names(typeof(Tether.Hooks.HooksOptions).Assembly);
+        Assert.Equal(["Tether.Contracts", "Tether.Grains"], referenced.Where(n => n.StartsWith("Tether.", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(referenced, n => n.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal)
+            || n.StartsWith("OpenTelemetry", StringComparison.Ordinal) || n.StartsWith("AWSSDK", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Hosting_does_not_know_the_hosts()
     {
         var referenced = Names(Hosting);
@@ -47,7 +56,8 @@ public sealed class DependencyDirectionTests
     [InlineData("src/Contracts/Tether.Contracts.csproj", new string[0])]
     [InlineData("src/Grains/Tether.Grains.csproj", new[] { "Contracts" })]
     [InlineData("src/Delivery/Tether.Delivery.csproj", new[] { "Grains" })]
-    [InlineData("src/Hosting/Tether.Hosting.csproj", new[] { "Delivery" })]
+    [InlineData("src/Hooks/Tether.Hooks.csproj", new[] { "Grains" })]
+    [InlineData("src/Hosting/Tether.Hosting.csproj", new[] { "Delivery", "Hooks" })]
     [InlineData("src/LocalGateway/Tether.LocalGateway.csproj", new string[0])]
     [InlineData("src/LocalGateway.Host/Tether.LocalGateway.Host.csproj", new[] { "LocalGateway", "Contracts" })]
     public void Each_project_references_only_the_layer_below(string project, string[] expected)
