@@ -2,10 +2,12 @@
 // child process on loopback. Each test publishes numbered messages through /api while the connection is cut, and
 // asserts that every one reaches the client exactly once, in order.
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
 import { TetherClient } from "../dist/index.js";
 import { startBackend } from "./support/backend.mjs";
+import { gatedWebSocket } from "./support/gated-websocket.mjs";
 
 const fast = { WebSocket, backoff: { initialMs: 50, maxMs: 500 } };
 let roomCounter = 0;
@@ -39,9 +41,9 @@ async function joinedClient(backend, room, options = {}) {
   return { client, numbers, states };
 }
 
-/** Publishes 1..count to `room`, `gapMs` apart, calling `during(n)` after message n. */
-async function publish(backend, room, count, gapMs, during = async () => {}) {
-  for (let n = 1; n <= count; n++) {
+/** Publishes from..last to `room`, `gapMs` apart, calling `during(n)` after message n. */
+async function publish(backend, room, last, gapMs, during = async () => {}, from = 1) {
+  for (let n = from; n <= last; n++) {
     await backend.publish(room, { n });
     await during(n);
     await delay(gapMs);
@@ -73,19 +75,21 @@ describe("against the embedded backend (default limits)", () => {
 
   test("reconnects after the server closes the socket and misses nothing", async (t) => {
     const room = uniqueRoom("deleted");
-    const { client, numbers, states } = await joinedClient(backend, room);
+    const gate = gatedWebSocket();
+    const { client, numbers, states } = await joinedClient(backend, room, { WebSocket: gate.WebSocket });
     t.after(() => client.close());
     const [first] = await memberIds(backend, room);
-    // 11–20 are published back to back right after the close, while the client is certainly not back yet.
     await publish(backend, room, 10, 20);
+    // 11–20 are published while the client is certainly away: its next socket is held until they are out.
+    gate.hold();
     await backend.admin("DELETE", `/api/connections/${encodeURIComponent(first)}`);
-    for (let n = 11; n <= 20; n++) await backend.publish(room, { n });
-    for (let n = 21; n <= 30; n++) {
-      await delay(20);
-      await backend.publish(room, { n });
-    }
+    await until(() => client.state === "reconnecting", "the client to notice");
+    await publish(backend, room, 20, 0, async () => {}, 11);
+    gate.release();
+    await until(async () => (await memberIds(backend, room)).length === 1, "the client back in its room");
+    await publish(backend, room, 30, 20, async () => {}, 21);
     await assertAllArrive(numbers, 30);
-    assert.ok(states.includes("reconnecting"), `states: ${states}`);
+    assert.deepEqual(states, ["open", "reconnecting", "open"]);
     const [second] = await memberIds(backend, room);
     assert.notEqual(second, first);
   });
@@ -152,5 +156,74 @@ describe("against the embedded backend with a 2-second IdleTimeout", () => {
     assert.deepEqual(states, ["open"]);
     await publish(backend, room, 5, 20);
     await assertAllArrive(numbers, 5);
+  });
+});
+
+describe("against the embedded backend with end-user tokens", () => {
+  const key = Buffer.alloc(32, 7);
+  const issuer = "https://issuer.test";
+  const audience = "tether";
+  let backend;
+  before(async () => {
+    backend = await startBackend({
+      Jwt__Issuers__0: issuer,
+      Jwt__Audiences__0: audience,
+      Jwt__SymmetricKeys__0: key.toString("base64"),
+    });
+  });
+  after(async () => backend?.stop());
+
+  function token(user) {
+    const encode = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const unsigned = `${encode({ alg: "HS256", typ: "JWT" })}.${encode({ sub: user, iss: issuer, aud: audience, exp: Math.floor(Date.now() / 1000) + 600 })}`;
+    return `${unsigned}.${createHmac("sha256", key).update(unsigned).digest("base64url")}`;
+  }
+
+  test("a refused $connect (401) ends in the closed state without retrying", async (t) => {
+    const client = new TetherClient(backend.wsUrl, fast);
+    t.after(() => client.close());
+    const errors = [];
+    const states = [];
+    client.on("error", (e) => errors.push(e));
+    client.on("state", (s) => states.push(s));
+    await until(() => client.state === "closed", "closed", 10_000);
+    await delay(500);
+    assert.deepEqual(states, ["closed"]);
+    assert.deepEqual(errors.map((e) => [e.code, e.status]), [["refused", 401]]);
+  });
+
+  test("the user stream is resumed after a reconnect and misses nothing", async (t) => {
+    const user = `user-${process.pid}-${++roomCounter}`;
+    const room = uniqueRoom("user-marker");
+    const gate = gatedWebSocket();
+    const client = new TetherClient(backend.wsUrl, { ...fast, WebSocket: gate.WebSocket, token: token(user), rooms: [room] });
+    t.after(() => client.close());
+    const numbers = [];
+    const states = [];
+    client.on("message", (m) => {
+      if (m.room === null) numbers.push(m.body.n);
+    });
+    client.on("state", (s) => states.push(s));
+    await until(() => client.state === "open", "the client to open");
+    const [first] = await memberIds(backend, room);
+    // A second connection of the same user (another device) keeps the user reachable while the first is away.
+    const device = new TetherClient(backend.wsUrl, { ...fast, token: token(user) });
+    t.after(() => device.close());
+    await until(() => device.state === "open", "the second device to open");
+    const toUser = (n) => backend.admin("POST", `/api/users/${encodeURIComponent(user)}/messages`, { message: { n } });
+    for (let n = 1; n <= 10; n++) await toUser(n);
+    await until(() => numbers.length >= 10, "the first 10");
+    gate.hold();
+    await backend.admin("DELETE", `/api/connections/${encodeURIComponent(first)}`);
+    await until(() => client.state === "reconnecting", "the client to notice");
+    for (let n = 11; n <= 20; n++) await toUser(n);
+    gate.release();
+    await until(async () => (await memberIds(backend, room)).length === 1, "the client back");
+    for (let n = 21; n <= 30; n++) {
+      await delay(20);
+      await toUser(n);
+    }
+    await assertAllArrive(numbers, 30);
+    assert.ok(states.includes("reconnecting"), `states: ${states}`);
   });
 });
