@@ -74,5 +74,17 @@ test("two pages chat; the one whose connection the server closes reconnects and 
   assert.deepEqual(await texts(bob.page), expected);
   assert.deepEqual(await texts(alice.page), expected);
   assert.match(await bob.page.textContent("#members"), /2 members/);
-  assert.deepEqual([...alice.problems, ...bob.problems], []);
+  assert.match(await alice.page.textContent("#members"), /2 members/);
+  // Alice saw Bob arrive (presence), and Bob's reconnect, which left and joined the room again.
+  const aliceNotices = await alice.page.$$eval("#messages li.notice", (items) => items.map((item) => item.textContent));
+  assert.ok(aliceNotices.some((text) => text.endsWith(" joined")), `notices: ${aliceNotices}`);
+
+  // A latecomer loads what was said before it came, through history.
+  const carol = await openChat(room, "carol");
+  assert.deepEqual(await texts(carol.page), []);
+  await carol.page.click("#load-earlier");
+  await waitForText(carol.page, "a1").catch(() => undefined);
+  await carol.page.screenshot({ path: join(artifacts, "chat-load-earlier.png"), fullPage: true });
+  assert.deepEqual(await texts(carol.page), expected);
+  assert.deepEqual([...alice.problems, ...bob.problems, ...carol.problems], []);
 });
