@@ -31,14 +31,21 @@ const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 async function joinedClient(backend, room, options = {}) {
   const client = new TetherClient(backend.wsUrl, { ...fast, rooms: [room], ...options });
   const numbers = [];
+  const arrivals = new Map();
   const states = [];
+  const timeline = [];
   client.on("message", (m) => {
-    if (m.room === room) numbers.push(m.body.n);
+    if (m.room !== room) return;
+    numbers.push(m.body.n);
+    arrivals.set(m.body.n, performance.now());
   });
-  client.on("state", (s) => states.push(s));
+  client.on("state", (s) => {
+    states.push(s);
+    timeline.push([s, performance.now()]);
+  });
   await until(() => client.state === "open", "the client to open");
   await until(async () => (await backend.members(room)).length === 1, "the member");
-  return { client, numbers, states };
+  return { client, numbers, states, arrivals, timeline };
 }
 
 /** Publishes from..last to `room`, `gapMs` apart, calling `during(n)` after message n. */
@@ -76,7 +83,7 @@ describe("against the embedded backend (default limits)", () => {
   test("reconnects after the server closes the socket and misses nothing", async (t) => {
     const room = uniqueRoom("deleted");
     const gate = gatedWebSocket();
-    const { client, numbers, states } = await joinedClient(backend, room, { WebSocket: gate.WebSocket });
+    const { client, numbers, states, arrivals } = await joinedClient(backend, room, { WebSocket: gate.WebSocket });
     t.after(() => client.close());
     const [first] = await memberIds(backend, room);
     await publish(backend, room, 10, 20);
@@ -85,10 +92,12 @@ describe("against the embedded backend (default limits)", () => {
     await backend.admin("DELETE", `/api/connections/${encodeURIComponent(first)}`);
     await until(() => client.state === "reconnecting", "the client to notice");
     await publish(backend, room, 20, 0, async () => {}, 11);
+    const released = performance.now();
     gate.release();
     await until(async () => (await memberIds(backend, room)).length === 1, "the client back in its room");
     await publish(backend, room, 30, 20, async () => {}, 21);
     await assertAllArrive(numbers, 30);
+    t.diagnostic(`figure: socket allowed again → the 10 missed messages replayed: ${Math.round(arrivals.get(20) - released)} ms`);
     assert.deepEqual(states, ["open", "reconnecting", "open"]);
     const [second] = await memberIds(backend, room);
     assert.notEqual(second, first);
@@ -99,11 +108,13 @@ describe("against the embedded backend (default limits)", () => {
     const { client, numbers, states } = await joinedClient(backend, room, { maxLifetimeMs: 1_000 });
     t.after(() => client.close());
     const seen = new Set(await memberIds(backend, room));
+    const started = performance.now();
     await publish(backend, room, 60, 50, async () => {
       for (const id of await memberIds(backend, room)) seen.add(id);
     });
     await assertAllArrive(numbers, 60);
     assert.ok(seen.size >= 3, `at least two rotations (connections seen: ${seen.size})`);
+    t.diagnostic(`figure: ${seen.size - 1} rotations (maxLifetimeMs 1000) while 60 messages were published over ${Math.round(performance.now() - started)} ms, none lost or doubled`);
     assert.deepEqual(states, ["open"], "a rotation is not a reconnect");
   });
 
@@ -126,10 +137,12 @@ describe("against the embedded backend with a 3-second MaxLifetime", () => {
 
   test("reconnects after each cut at the gateway's MaxLifetime and misses nothing", async (t) => {
     const room = uniqueRoom("lifetime");
-    const { client, numbers, states } = await joinedClient(backend, room);
+    const { client, numbers, states, timeline } = await joinedClient(backend, room);
     t.after(() => client.close());
     await publish(backend, room, 70, 100);
     await assertAllArrive(numbers, 70);
+    const outages = timeline.flatMap(([state, at], i) => (state === "reconnecting" && timeline[i + 1]?.[0] === "open" ? [Math.round(timeline[i + 1][1] - at)] : []));
+    t.diagnostic(`figure: cut at MaxLifetime → open and resumed again: ${outages.join(", ")} ms`);
     assert.ok(states.filter((s) => s === "reconnecting").length >= 2, `two cuts at least (states: ${states})`);
   });
 });
