@@ -118,6 +118,30 @@ describe("against the embedded backend (default limits)", () => {
     assert.deepEqual(states, ["open"], "a rotation is not a reconnect");
   });
 
+  test("a send whose socket is lost right after it went out is retried with its requestId and delivered once", async (t) => {
+    const room = uniqueRoom("retried");
+    const gate = gatedWebSocket();
+    const sender = await joinedClient(backend, room, { WebSocket: gate.WebSocket });
+    t.after(() => sender.client.close());
+    const observer = new TetherClient(backend.wsUrl, { ...fast, rooms: [room] });
+    t.after(() => observer.close());
+    const seen = [];
+    observer.on("message", (m) => m.room === room && seen.push(m.body.n));
+    await until(async () => (await memberIds(backend, room)).length === 2, "both in the room");
+    const results = [];
+    for (let n = 1; n <= 5; n++) {
+      await until(() => sender.client.state === "open", "the sender open");
+      const sending = sender.client.send(room, { n });
+      gate.dropNewest();
+      results.push(await sending);
+    }
+    await until(() => seen.length >= 5, "5 messages at the observer").catch(() => undefined);
+    await delay(300);
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+    assert.deepEqual(results.map((r) => r.seq), [1, 2, 3, 4, 5]);
+    assert.equal(sender.states.filter((s) => s === "reconnecting").length, 5);
+  });
+
   test("send resolves on its sent reply", async (t) => {
     const room = uniqueRoom("send");
     const { client, numbers } = await joinedClient(backend, room);

@@ -5,6 +5,7 @@ import WebSocket from "ws";
 export function gatedWebSocket() {
   let open = true;
   const held = [];
+  const sockets = [];
 
   class GatedWebSocket {
     onopen = null;
@@ -19,6 +20,7 @@ export function gatedWebSocket() {
         if (this.#abandoned) return;
         const real = new WebSocket(url);
         this.#real = real;
+        sockets.push(real);
         real.onopen = (event) => this.onopen?.(event);
         real.onmessage = (event) => this.onmessage?.(event);
         real.onerror = (event) => this.onerror?.(event);
@@ -47,6 +49,10 @@ export function gatedWebSocket() {
     WebSocket: GatedWebSocket,
     hold() {
       open = false;
+    },
+    /** Drops the newest socket at once, as a network loss would (no close handshake). */
+    dropNewest() {
+      sockets.at(-1).terminate();
     },
     release() {
       open = true;
