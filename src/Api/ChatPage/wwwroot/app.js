@@ -3,6 +3,8 @@
 import { TetherClient } from "./sdk/index.js";
 
 const DEFAULT_ROOM = "lobby";
+/** Direct messages (sendto) are shown in a tab of their own, which is not a room: no send, leave or history. */
+const DIRECT = "direct messages";
 const KEPT_MESSAGES = 500;
 const PAGE = 20;
 
@@ -19,7 +21,7 @@ $("name").addEventListener("change", () => localStorage.setItem("tether-name", $
 function room(nameOfRoom) {
   let state = rooms.get(nameOfRoom);
   if (state === undefined) {
-    state = { name: nameOfRoom, messages: [], ids: new Set(), members: null, unread: 0, more: true };
+    state = { name: nameOfRoom, direct: nameOfRoom === DIRECT, messages: [], ids: new Set(), members: null, unread: 0, more: nameOfRoom !== DIRECT };
     rooms.set(nameOfRoom, state);
   }
   return state;
@@ -137,7 +139,9 @@ function render() {
   if (current === null) return;
   $("room-title").textContent = current.name;
   $("members").textContent = current.members === null ? "" : `${current.members} member${current.members === 1 ? "" : "s"}`;
-  $("leave").hidden = current.name === DEFAULT_ROOM;
+  $("leave").hidden = current.name === DEFAULT_ROOM || current.direct;
+  $("send").hidden = current.direct;
+  $("load-earlier").hidden = current.direct;
   $("load-earlier").disabled = !current.more;
   const messages = $("messages");
   const atBottom = messages.scrollTop + messages.clientHeight >= messages.scrollHeight - 4;
@@ -178,7 +182,7 @@ function connect(url) {
     $("state").className = `state ${state}`;
   });
   client.on("message", (envelope) => {
-    if (envelope.room === null) add(room("direct"), [envelope], { live: true });
+    if (envelope.room === null) add(room(DIRECT), [envelope], { live: true });
     else if (rooms.has(envelope.room)) add(room(envelope.room), [envelope], { live: true });
   });
   client.on("presence", (presence) => {
