@@ -169,6 +169,19 @@ describe("against the embedded backend with a 3-second MaxLifetime", () => {
     t.diagnostic(`figure: cut at MaxLifetime → open and resumed again: ${outages.join(", ")} ms`);
     assert.ok(states.filter((s) => s === "reconnecting").length >= 2, `two cuts at least (states: ${states})`);
   });
+
+  test("rotation ahead of the cutoff means the gateway never cuts: no reconnect, nothing lost or doubled", async (t) => {
+    const room = uniqueRoom("ahead");
+    const { client, numbers, states } = await joinedClient(backend, room, { maxLifetimeMs: 2_000 });
+    t.after(() => client.close());
+    const seen = new Set(await memberIds(backend, room));
+    await publish(backend, room, 70, 100, async () => {
+      for (const id of await memberIds(backend, room)) seen.add(id);
+    });
+    await assertAllArrive(numbers, 70);
+    assert.deepEqual(states, ["open"], "never cut");
+    assert.ok(seen.size >= 3, `at least two rotations (connections seen: ${seen.size})`);
+  });
 });
 
 describe("against the embedded backend with a 2-second IdleTimeout", () => {
