@@ -1,5 +1,6 @@
 using Tether.Api;
 using Tether.Api.Admin;
+using Tether.Api.ChatPage;
 using Tether.Api.Hosting;
 using Tether.Api.Integration;
 using Tether.Api.OpenApi;
@@ -23,6 +24,7 @@ builder.AddTetherOperations(new TetherHostDescription("api",
         : "cluster (Orleans client of the Redis-clustered silos)",
     TetherOpenApi.DocumentPath));
 builder.AddEmbeddedLocalGateway();
+builder.AddChatPage();
 
 var app = builder.Build();
 
@@ -32,6 +34,7 @@ app.MapIntegrationEndpoints();
 app.MapAdminEndpoints();
 app.MapTetherOperations();
 app.MapTetherOpenApi();
+app.MapChatPage();
 
 app.Run();
 

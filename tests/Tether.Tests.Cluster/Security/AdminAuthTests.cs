@@ -10,6 +10,9 @@ public sealed class AdminAuthTests(SecurityFixture fixture)
 {
     private static readonly string[] IntegrationPaths = ["/connect", "/disconnect", "/handle-event"];
 
+    /// <summary>The chat page (Development, or ChatPage__Enabled): its static files and the URL it connects to, for anyone.</summary>
+    private static readonly string[] ChatPagePaths = ["/", "/chat/config.json", "/chat/probe0="];
+
     private List<(string Method, string Path)> AllEndpoints()
     {
         var sources = fixture.Factory.Services.GetRequiredService<EndpointDataSource>();
@@ -32,7 +35,11 @@ public sealed class AdminAuthTests(SecurityFixture fixture)
 
         using var anonymous = fixture.Factory.CreateClient();
         using var wrongKey = fixture.Admin("admin-api-key-current-5d2c8e1f9b");
-        foreach (var (method, path) in endpoints.Where(e => !e.Path.StartsWith("/health/", StringComparison.Ordinal)))
+        // The page's exception is exactly these read-only routes.
+        var chatPage = endpoints.Where(e => ChatPagePaths.Contains(e.Path)).ToList();
+        Assert.Equal(ChatPagePaths.Length, chatPage.Count);
+        Assert.All(chatPage, e => Assert.Equal("GET", e.Method));
+        foreach (var (method, path) in endpoints.Where(e => !e.Path.StartsWith("/health/", StringComparison.Ordinal) && !ChatPagePaths.Contains(e.Path)))
         {
             foreach (var client in new[] { anonymous, wrongKey })
             {

@@ -1,0 +1,15 @@
+/**
+ * A failure the client reports: the backend's error reply (`code` is its snake_case code, e.g. `not_in_room`),
+ * `refused` (the backend refused the connection; `status` when it is known), `timeout`, `closed` or `gateway_error`
+ * (API Gateway's own "Internal server error" frame).
+ */
+export class TetherError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "TetherError";
+  }
+}
