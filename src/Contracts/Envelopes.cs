@@ -37,7 +37,7 @@ public static class Envelopes
             writer.WriteString("room", room);
             writer.WriteString("connectionId", connectionId);
             WriteNullable(writer, "user", user);
-        });
+        }) with { IsPresence = true };
 
     public static string Sha256Hex(ReadOnlySpan<byte> payload) =>
         Convert.ToHexStringLower(SHA256.HashData(payload));

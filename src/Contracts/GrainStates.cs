@@ -14,6 +14,8 @@ public sealed class ConnectionState
     [Id(6)] public DateTimeOffset AcceptedAt { get; set; }
     /// <summary>Room patterns from the user's token (null: no restriction); messages after <c>$connect</c> carry no token.</summary>
     [Id(7)] public List<string>? AllowedRooms { get; set; }
+    /// <summary>Asked for batched delivery at <c>$connect</c> (<c>batch=1</c>).</summary>
+    [Id(8)] public bool Batch { get; set; }
 }
 
 [GenerateSerializer, Alias("tether.RoomState")]

@@ -50,6 +50,8 @@ public static class TetherSiloExtensions
                 metrics: sp.GetRequiredService<DeliveryMetrics>());
         });
         services.AddSingleton<IGoneConnections, GoneConnections>();
+        services.AddSingleton<IBatchRecipients, BatchConnections>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PostBudgetSplit>();
         services.AddSingleton<DeliveryDispatcher>();
         services.AddSingleton<IDeliveryDispatcher>(sp => sp.GetRequiredService<DeliveryDispatcher>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DispatcherLifecycle>();

@@ -53,6 +53,7 @@ public sealed partial class ConnectionGrain(
         State.AcceptedAt = time.GetUtcNow();
         State.Rooms = new HashSet<string>(rooms, StringComparer.Ordinal);
         State.AllowedRooms = request.AllowedRooms?.ToList();
+        State.Batch = request.Batch;
         await state.WriteStateAsync();
         // In the sweep index before the rooms and before /connect answers: a connection whose $disconnect never comes
         // is still found by its bucket's checks.
@@ -184,6 +185,8 @@ public sealed partial class ConnectionGrain(
         await _direct.AdmitAndPostAsync(message, [Id]);
         return true;
     }
+
+    public Task<bool> TakesBatches() => Task.FromResult(State.Connected && State.Batch);
 
     public Task<ConnectionSnapshot?> GetSnapshot() => Task.FromResult(State.Connected
         ? new ConnectionSnapshot(Id, State.User, [.. State.Rooms.Order(StringComparer.Ordinal)], State.ConnectedAt, State.SourceIp, State.UserAgent)
