@@ -162,3 +162,12 @@ public sealed class ObservedConnections(InMemoryConnections inner) : IEmulatedCo
 
     public ValueTask<bool> CloseAsync(string connectionId) => inner.CloseAsync(connectionId);
 }
+
+/// <summary>Two silos sharing a budget of 1,000 posts per second; tests add and stop a third.</summary>
+public sealed class BudgetClusterFixture : ClusterFixture
+{
+    public const int Budget = 1_000;
+
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings =>
+        [new("Delivery:MaxPostsPerSecond", Budget.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+}
