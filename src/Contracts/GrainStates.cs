@@ -33,6 +33,12 @@ public sealed class UserState
     [Id(0)] public HashSet<string> Connections { get; set; } = new(StringComparer.Ordinal);
 }
 
+[GenerateSerializer, Alias("tether.BatchRegistryState")]
+public sealed class BatchRegistryState
+{
+    [Id(0)] public HashSet<string> Connections { get; set; } = new(StringComparer.Ordinal);
+}
+
 [GenerateSerializer, Alias("tether.RoomShardState")]
 public sealed class RoomShardState
 {

@@ -40,13 +40,6 @@ public interface IConnectionGrain : IGrainWithStringKey
     Task<ConnectionSnapshot?> GetSnapshot();
 
     /// <summary>
-    /// Whether the connection asked for batched delivery at <c>$connect</c>. A connection id is never reused, so the
-    /// answer never changes and each silo's dispatcher asks once. Interleaves: it only reads.
-    /// </summary>
-    [AlwaysInterleave, ReadOnly]
-    Task<bool> TakesBatches();
-
-    /// <summary>
     /// Closes the connection at API Gateway (DeleteConnection) from the silo, then forgets it. A connection API Gateway
     /// no longer has (410) is forgotten too; on any other outcome it is kept.
     /// </summary>

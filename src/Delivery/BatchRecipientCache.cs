@@ -1,39 +1,39 @@
+using System.Collections.Frozen;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Tether.Contracts;
 using Tether.Grains;
 
 namespace Tether.Delivery;
 
 /// <summary>
-/// Which recipients take batches, as this silo has learnt it: a dictionary read per recipient on the post path, filled
-/// off that path by asking each connection once (a connection id is never reused, so the answer never goes stale;
-/// it is forgotten after API Gateway's two-hour connection lifetime). Until the answer is in, the recipient gets one
-/// envelope per post, which every connection accepts. Why: docs/decisions/batched-delivery.md.
+/// Which recipients take batches, as this silo last read it from the batch registry: one set lookup per recipient on
+/// the post path; a bucket is read again off that path when a post touches it and its copy is older than
+/// <see cref="DeliveryOptions.BatchRegistryRefresh"/>. A connection this silo does not know yet gets one envelope per post, which every connection
+/// accepts. Why: docs/decisions/batched-delivery.md.
 /// </summary>
-internal sealed partial class BatchRecipientCache(IBatchRecipients? source, TimeProvider time, ILogger logger) : IDisposable
+internal sealed partial class BatchRecipientCache(IBatchRecipients? source, TimeSpan refresh, TimeProvider time, ILogger logger) : IDisposable
 {
-    internal static readonly TimeSpan Memory = TimeSpan.FromHours(2);
-    private const int LookupsAtOnce = 256;
-
-    private readonly ConcurrentDictionary<string, (bool Batch, long Expires)> _known = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte> _asking = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<string> _toAsk = new();
+    private readonly Bucket?[] _buckets = new Bucket?[BatchRegistry.Buckets];
+    private readonly int[] _reading = new int[BatchRegistry.Buckets];
+    private readonly ConcurrentQueue<int> _toRead = new();
     private readonly SemaphoreSlim _signal = new(0);
 
-    /// <summary>The answer if this silo has it (null: not yet).</summary>
-    public bool? Known(string connectionId) => _known.TryGetValue(connectionId, out var known) ? known.Batch : null;
+    /// <summary>Whether this silo has read <paramref name="connectionId"/>'s bucket since <paramref name="since"/> (a timestamp).</summary>
+    public bool HasReadSince(string connectionId, long since) => Volatile.Read(ref _buckets[BatchRegistry.BucketOf(connectionId)]) is { } bucket && bucket.ReadAt >= since;
 
-    /// <summary>The answer if known; otherwise false, and the connection is asked.</summary>
+    /// <summary>Whether the connection takes batches, as far as this silo knows; a stale bucket is read again meanwhile.</summary>
     public bool TakesBatches(string connectionId)
     {
         if (source is null) return false;
-        if (_known.TryGetValue(connectionId, out var known)) return known.Batch;
-        if (_asking.TryAdd(connectionId, 0))
+        var index = BatchRegistry.BucketOf(connectionId);
+        var bucket = Volatile.Read(ref _buckets[index]);
+        if ((bucket is null || time.GetElapsedTime(bucket.ReadAt) >= refresh) && Interlocked.Exchange(ref _reading[index], 1) == 0)
         {
-            _toAsk.Enqueue(connectionId);
+            _toRead.Enqueue(index);
             _signal.Release();
         }
-        return false;
+        return bucket is not null && bucket.Connections.Contains(connectionId);
     }
 
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -49,42 +49,34 @@ internal sealed partial class BatchRecipientCache(IBatchRecipients? source, Time
             {
                 return;
             }
-            var batch = new List<string>();
-            while (batch.Count < LookupsAtOnce && _toAsk.TryDequeue(out var id)) batch.Add(id);
-            await Task.WhenAll(batch.Select(AskAsync)).ConfigureAwait(false);
-        }
-    }
-
-    public void Prune()
-    {
-        var now = time.GetTimestamp();
-        foreach (var (id, known) in _known)
-        {
-            if (known.Expires < now) _known.TryRemove(id, out _);
+            if (_toRead.TryDequeue(out var index)) await ReadAsync(index).ConfigureAwait(false);
         }
     }
 
     public void Dispose() => _signal.Dispose();
 
-    private async Task AskAsync(string connectionId)
+    private async Task ReadAsync(int index)
     {
+        var started = time.GetTimestamp();
         try
         {
-            var batch = await source!.TakesBatchesAsync(connectionId).ConfigureAwait(false);
-            _known[connectionId] = (batch, time.GetTimestamp() + (long)(Memory.TotalSeconds * time.TimestampFrequency));
+            var connections = await source!.InBucketAsync(index).ConfigureAwait(false);
+            Volatile.Write(ref _buckets[index], new Bucket(connections.ToFrozenSet(StringComparer.Ordinal), started));
         }
         catch (Exception e)
         {
-            // Asked again the next time a post is queued for it.
-            LogLookupFailed(e, connectionId);
+            // Read again at the next post that touches the bucket.
+            LogReadFailed(e, index);
         }
         finally
         {
-            _asking.TryRemove(connectionId, out _);
+            Volatile.Write(ref _reading[index], 0);
         }
     }
 
-    [LoggerMessage(EventId = 2020, EventName = "BatchLookupFailed", Level = LogLevel.Debug,
-        Message = "Could not learn whether {ConnectionId} takes batches; it gets one envelope per post meanwhile")]
-    private partial void LogLookupFailed(Exception e, string connectionId);
+    private sealed record Bucket(FrozenSet<string> Connections, long ReadAt);
+
+    [LoggerMessage(EventId = 2020, EventName = "BatchRegistryReadFailed", Level = LogLevel.Warning,
+        Message = "Could not read bucket {Bucket} of the batch registry; its connections get one envelope per post meanwhile")]
+    private partial void LogReadFailed(Exception e, int bucket);
 }

@@ -55,7 +55,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         _time = time ?? TimeProvider.System;
         _logger = logger;
         _pacer = new PostPacer(_options.MaxPostsPerSecond, _time);
-        _batches = new BatchRecipientCache(batchRecipients, _time, logger);
+        _batches = new BatchRecipientCache(batchRecipients, _options.BatchRegistryRefresh, _time, logger);
         _takesBatches = _batches.TakesBatches;
     }
 
@@ -67,8 +67,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     /// <summary>This silo's share of <see cref="DeliveryOptions.MaxPostsPerSecond"/>.</summary>
     public double PostShare => _pacer.Ceiling;
 
-    /// <summary>Whether this silo knows <paramref name="connectionId"/> takes batches (null: it has not learnt it yet).</summary>
-    public bool? KnownBatchRecipient(string connectionId) => _batches.Known(connectionId);
+    /// <summary>Whether this silo has read <paramref name="connectionId"/>'s bucket of the batch registry since <paramref name="since"/>.</summary>
+    public bool HasReadBatchRegistrySince(string connectionId, long since) => _batches.HasReadSince(connectionId, since);
 
     /// <summary>Splits the cluster's post budget over <paramref name="activeSilos"/> (cluster membership calls this).</summary>
     public void SetActiveSilos(int activeSilos) => _pacer.SetActiveSilos(activeSilos);
@@ -400,7 +400,6 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             }
             await FlushGoneReportsAsync().ConfigureAwait(false);
             Prune();
-            _batches.Prune();
             SummarizeFailures();
         }
     }

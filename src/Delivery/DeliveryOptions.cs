@@ -26,6 +26,12 @@ public sealed class DeliveryOptions
     /// <summary>The largest post that carries several envelopes to a connection that asked for batches (<c>batch=1</c>).</summary>
     public int MaxBatchBytes { get; set; } = DefaultMaxBatchBytes;
 
+    /// <summary>
+    /// How old this silo's copy of a bucket of the batch registry (who asked for <c>batch=1</c>) may get before a post
+    /// to it reads the bucket again: a new batch connection gets one envelope per post for at most about this long.
+    /// </summary>
+    public TimeSpan BatchRegistryRefresh { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a post answered 429 keeps being retried (paced by the budget) before it ends throttled.</summary>
     public TimeSpan ThrottledRetryTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
@@ -69,6 +75,7 @@ public sealed class DeliveryOptionsValidator : IValidateOptions<DeliveryOptions>
         if (options.MaxPostsPerSecond is < 1 or > 1_000_000) problems.Add("Delivery__MaxPostsPerSecond must be 1 to 1000000 (posts per second for the whole cluster).");
         if (options.MaxBatchBytes is < 1024 or > DeliveryOptions.PostLimitBytes) problems.Add($"Delivery__MaxBatchBytes must be 1024 to {DeliveryOptions.PostLimitBytes} (API Gateway's 128 KiB per post).");
         if (options.ThrottledRetryTimeout < TimeSpan.Zero || options.ThrottledRetryTimeout > MaxWait) problems.Add($"Delivery__ThrottledRetryTimeout must be 0 to {MaxWait:c}.");
+        if (options.BatchRegistryRefresh <= TimeSpan.Zero || options.BatchRegistryRefresh > MaxWait) problems.Add($"Delivery__BatchRegistryRefresh must be positive and at most {MaxWait:c}.");
         if (options.GoneMemory <= TimeSpan.Zero) problems.Add("Delivery__GoneMemory must be positive.");
         if (options.TrackedSummaryRetention <= TimeSpan.Zero) problems.Add("Delivery__TrackedSummaryRetention must be positive.");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);

@@ -2,8 +2,8 @@ using Tether.Contracts;
 
 namespace Tether.Grains;
 
-/// <summary>Asks the connection's grain whether it takes batches (see <see cref="IConnectionGrain.TakesBatches"/>).</summary>
+/// <summary>Reads the batch registry (see <see cref="IBatchRegistryGrain"/>).</summary>
 public sealed class BatchConnections(IGrainFactory grains) : IBatchRecipients
 {
-    public Task<bool> TakesBatchesAsync(string connectionId) => grains.Connection(connectionId).TakesBatches();
+    public Task<IReadOnlyCollection<string>> InBucketAsync(int bucket) => grains.BatchRegistry(bucket).GetConnections();
 }

@@ -51,6 +51,8 @@ public class ClusterFixture : IAsyncLifetime
             ["Rooms:InitialShards"] = "4",
             ["Rooms:ShardCapacity"] = "16",
             ["Delivery:MaxConcurrency"] = "32",
+            // Batch tests need a new batch=1 connection known to the dispatchers within moments.
+            ["Delivery:BatchRegistryRefresh"] = "00:00:00.200",
             ["Connections:ConnectGracePeriod"] = _connectGracePeriod.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
         };
         foreach (var (key, value) in ExtraSettings) settings[key] = value;

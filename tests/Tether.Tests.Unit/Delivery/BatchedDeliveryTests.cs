@@ -88,21 +88,22 @@ public sealed class BatchedDeliveryTests
     {
         private readonly TaskCompletionSource _asked = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public Task<bool> TakesBatchesAsync(string connectionId)
+        public Task<IReadOnlyCollection<string>> InBucketAsync(int bucket)
         {
-            var batch = batchIds.Contains(connectionId);
-            if (batch) _asked.TrySetResult();
-            return Task.FromResult(batch);
+            IReadOnlyCollection<string> inBucket = [.. batchIds.Where(id => BatchRegistry.BucketOf(id) == bucket)];
+            if (inBucket.Count > 0) _asked.TrySetResult();
+            return Task.FromResult(inBucket);
         }
 
-        /// <summary>Posts once to <paramref name="id"/> so the dispatcher asks, and waits until it has the answer.</summary>
+        /// <summary>Posts once to <paramref name="id"/> so the dispatcher reads its bucket, and waits until it has.</summary>
         public async Task LearntBy(DeliveryDispatcher dispatcher, string id)
         {
+            var since = TimeProvider.System.GetTimestamp();
             await dispatcher.Dispatch(Message("""{"warm":1}"""), "direct", room: null, [id], track: false).Ended.WaitAsync(Timeout);
             await _asked.Task.WaitAsync(Timeout);
             var deadline = DateTime.UtcNow + Timeout;
-            // The answer is stored just after the lookup returns, on the dispatcher's side.
-            while (dispatcher.KnownBatchRecipient(id) is null)
+            // The bucket is stored just after the read returns, on the dispatcher's side.
+            while (!dispatcher.HasReadBatchRegistrySince(id, since))
             {
                 Assert.True(DateTime.UtcNow < deadline, "the dispatcher never learnt whether " + id + " takes batches");
                 await Task.Delay(5);
