@@ -175,6 +175,37 @@ public sealed class PostBudgetTests
         Assert.All(recipients, r => Assert.Equal(sent, sink.Hits[r]));
     }
 
+    /// <summary>
+    /// A 429 storm (every post answered 429 with Retry-After: 1) causes no retry storm: posts during it stay under 10 %
+    /// of the budget; once it ends, delivery resumes by itself and every message arrives exactly once.
+    /// </summary>
+    [Fact]
+    public async Task A_429_storm_causes_no_retry_storm_and_delivery_resumes_afterwards()
+    {
+        await using var sink = await ManagementApiSink.StartAsync();
+        using var client = new ManagementApiClient(new Uri(sink.BaseAddress, "local"), "us-east-1",
+            new Amazon.Runtime.BasicAWSCredentials("AKIDEXAMPLE", "secret"), new ManagementApiOptions(), NullLogger<ManagementApiClient>.Instance);
+        const int budget = 1_000;
+        await using var dispatcher = await StartAsync(client, new DeliveryOptions { MaxPostsPerSecond = budget });
+        var recipients = Enumerable.Range(0, 200).Select(i => $"s{i}").ToArray();
+
+        sink.ThrottleAll = true;
+        var storm = TimeSpan.FromSeconds(4);
+        var clock = Stopwatch.StartNew();
+        var sent = 0;
+        while (clock.Elapsed < storm)
+        {
+            dispatcher.Dispatch(Message($"m{sent++}"), "room:r", "r", recipients, track: false);
+            await Task.Delay(100);
+        }
+        var postsDuringStorm = sink.ThrottledPosts + sink.Posts;
+        sink.ThrottleAll = false;
+        await dispatcher.WhenIdleAsync().WaitAsync(Timeout);
+
+        Assert.True(postsDuringStorm <= budget * storm.TotalSeconds * 0.10, $"{postsDuringStorm} posts in a {storm.TotalSeconds} s storm against a budget of {budget}/s");
+        Assert.All(recipients, r => Assert.Equal(sent, sink.Hits[r]));
+    }
+
     private static OutboundMessage Message(string text)
     {
         var payload = Encoding.UTF8.GetBytes(text);
