@@ -61,6 +61,7 @@ internal sealed class PostPacer : IDisposable
     public ValueTask AcquireAsync(CancellationToken cancellationToken)
     {
         TaskCompletionSource waiter;
+        bool wake;
         lock (_lock)
         {
             var now = _time.GetTimestamp();
@@ -71,9 +72,11 @@ internal sealed class PostPacer : IDisposable
                 return ValueTask.CompletedTask;
             }
             waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Only the first waiter wakes the pump: with waiters it wakes itself when the next token is due.
+            wake = _waiters.Count == 0;
             _waiters.Enqueue(waiter);
         }
-        _waiting.Release();
+        if (wake) _waiting.Release();
         return new ValueTask(waiter.Task.WaitAsync(cancellationToken));
     }
 
