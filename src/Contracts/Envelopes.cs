@@ -37,7 +37,7 @@ public static class Envelopes
             writer.WriteString("room", room);
             writer.WriteString("connectionId", connectionId);
             WriteNullable(writer, "user", user);
-        });
+        }) with { IsPresence = true };
 
     /// <summary>
     /// The same envelope with <c>"seq"</c> and <c>"epoch"</c> added as its last fields (contract §7). The message was

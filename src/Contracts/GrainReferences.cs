@@ -14,6 +14,7 @@ public static class TetherGrainTypes
     public const string RoomShard = "roomshard";
     public const string User = "user";
     public const string SweepBucket = "sweepbucket";
+    public const string BatchRegistry = "batchregistry";
 }
 
 /// <summary>
@@ -28,6 +29,7 @@ public static class GrainReferences
     private static readonly GrainType RoomShardType = GrainType.Create(TetherGrainTypes.RoomShard);
     private static readonly GrainType UserType = GrainType.Create(TetherGrainTypes.User);
     private static readonly GrainType SweepBucketType = GrainType.Create(TetherGrainTypes.SweepBucket);
+    private static readonly GrainType BatchRegistryType = GrainType.Create(TetherGrainTypes.BatchRegistry);
 
     public static IConnectionGrain Connection(this IGrainFactory grains, string connectionId) => Get<IConnectionGrain>(grains, ConnectionType, connectionId);
 
@@ -38,6 +40,9 @@ public static class GrainReferences
     public static IUserGrain User(this IGrainFactory grains, string user) => Get<IUserGrain>(grains, UserType, user);
 
     public static ISweepBucketGrain SweepBucket(this IGrainFactory grains, string key) => Get<ISweepBucketGrain>(grains, SweepBucketType, key);
+
+    public static IBatchRegistryGrain BatchRegistry(this IGrainFactory grains, int bucket) =>
+        Get<IBatchRegistryGrain>(grains, BatchRegistryType, Contracts.BatchRegistry.Key(bucket));
 
     private static T Get<T>(IGrainFactory grains, GrainType type, string key) where T : IGrainWithStringKey
     {

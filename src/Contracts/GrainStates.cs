@@ -14,8 +14,10 @@ public sealed class ConnectionState
     [Id(6)] public DateTimeOffset AcceptedAt { get; set; }
     /// <summary>Room patterns from the user's token (null: no restriction); messages after <c>$connect</c> carry no token.</summary>
     [Id(7)] public List<string>? AllowedRooms { get; set; }
+    /// <summary>Asked for batched delivery at <c>$connect</c> (<c>batch=1</c>).</summary>
+    [Id(8)] public bool Batch { get; set; }
     /// <summary>What the application's connect hook attached (JSON text): for its later hooks only, never for other clients.</summary>
-    [Id(8)] public string? Data { get; set; }
+    [Id(9)] public string? Data { get; set; }
 }
 
 [GenerateSerializer, Alias("tether.RoomState")]
@@ -29,6 +31,12 @@ public sealed class RoomState
 
 [GenerateSerializer, Alias("tether.UserState")]
 public sealed class UserState
+{
+    [Id(0)] public HashSet<string> Connections { get; set; } = new(StringComparer.Ordinal);
+}
+
+[GenerateSerializer, Alias("tether.BatchRegistryState")]
+public sealed class BatchRegistryState
 {
     [Id(0)] public HashSet<string> Connections { get; set; } = new(StringComparer.Ordinal);
 }

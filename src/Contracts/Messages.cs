@@ -15,7 +15,8 @@ public sealed record ConnectRequest(
     [property: Id(4)] string? UserAgent,
     [property: Id(5)] string? RequestId,
     [property: Id(6)] IReadOnlyList<string>? AllowedRooms = null,
-    [property: Id(7)] string? Data = null);
+    [property: Id(7)] bool Batch = false,
+    [property: Id(8)] string? Data = null);
 
 [GenerateSerializer, Immutable, Alias("tether.ConnectResult")]
 public sealed record ConnectResult(
@@ -34,13 +35,15 @@ public sealed record ConnectionSnapshot(
 
 /// <summary>
 /// A message ready to post: the envelope is serialized once, and its SHA-256 (hex) is computed once, because
-/// every recipient gets the same bytes and SigV4 signs the same payload hash for each of them.
+/// every recipient gets the same bytes and SigV4 signs the same payload hash for each of them. A presence notice
+/// (<paramref name="IsPresence"/>) is posted after messages when the post budget is short.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("tether.OutboundMessage")]
 public sealed record OutboundMessage(
     [property: Id(0)] string Id,
     [property: Id(1)] byte[] Payload,
-    [property: Id(2)] string PayloadSha256);
+    [property: Id(2)] string PayloadSha256,
+    [property: Id(3)] bool IsPresence = false);
 
 /// <summary>
 /// A message accepted: its id, how many recipients it was queued for, and its place in the stream (null when the

@@ -10,6 +10,8 @@ namespace Tether.Delivery;
 /// <summary>
 /// The silo's outbound side: <see cref="MaxConcurrency"/> workers post over one <see cref="DeliveryQueue"/>, so a huge
 /// room cannot hold a small room's message behind its fan-out, and one stream's messages reach a recipient in order.
+/// Each post first takes a token from the silo's share of the cluster's post budget (<see cref="PostPacer"/>); a post
+/// answered 429 lowers that rate and is posted again; a recipient that takes batches gets what waits for it in one post.
 /// </summary>
 public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedService, IAsyncDisposable
 {
@@ -20,6 +22,9 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     private readonly ILogger<DeliveryDispatcher> _logger;
     private readonly DeliveryMetrics? _metrics;
     private readonly DeliveryQueue _queue = new();
+    private readonly PostPacer _pacer;
+    private readonly BatchRecipientCache _batches;
+    private readonly Func<string, bool> _takesBatches;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, long> _gone = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string ConnectionId, string? Room)> _goneReports = new();
@@ -30,6 +35,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     private readonly Lock _idleLock = new();
     private TaskCompletionSource _idle = NewIdleSignal(completed: true);
     private long _pending;
+    private long _posts;
+    private long _throttledPosts;
     private int _throttledSinceSummary;
     private int _failedSinceSummary;
     private long _lastSummary = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -39,7 +46,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
 
     public DeliveryDispatcher(
         IManagementApiClient client, IGoneConnections goneConnections, IOptions<DeliveryOptions> options,
-        ILogger<DeliveryDispatcher> logger, TimeProvider? time = null, DeliveryMetrics? metrics = null)
+        ILogger<DeliveryDispatcher> logger, TimeProvider? time = null, DeliveryMetrics? metrics = null, IBatchRecipients? batchRecipients = null)
     {
         _metrics = metrics;
         _client = client;
@@ -47,9 +54,27 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         _options = options.Value;
         _time = time ?? TimeProvider.System;
         _logger = logger;
+        _pacer = new PostPacer(_options.MaxPostsPerSecond, _time);
+        _batches = new BatchRecipientCache(batchRecipients, _options.BatchRegistryRefresh, _time, logger);
+        _takesBatches = _batches.TakesBatches;
     }
 
     public int MaxConcurrency => _options.MaxConcurrency;
+
+    /// <summary>This silo's post rate now (its share of the budget, lowered after 429s).</summary>
+    public double PostRate => _pacer.Rate;
+
+    /// <summary>This silo's share of <see cref="DeliveryOptions.MaxPostsPerSecond"/>.</summary>
+    public double PostShare => _pacer.Ceiling;
+
+    /// <summary>Whether this silo has read <paramref name="connectionId"/>'s bucket of the batch registry since <paramref name="since"/>.</summary>
+    public bool HasReadBatchRegistrySince(string connectionId, long since) => _batches.HasReadSince(connectionId, since);
+
+    /// <summary>Splits the cluster's post budget over <paramref name="activeSilos"/> (cluster membership calls this).</summary>
+    public void SetActiveSilos(int activeSilos) => _pacer.SetActiveSilos(activeSilos);
+
+    /// <summary>Posts made by this silo (a batch is one post), and how many of them were answered 429.</summary>
+    public (long Posts, long Throttled) PostCounts => (Interlocked.Read(ref _posts), Interlocked.Read(ref _throttledPosts));
 
     /// <summary>Deliveries queued or in flight.</summary>
     public long Pending => Interlocked.Read(ref _pending);
@@ -88,7 +113,11 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             if (_pending == 0) _idle = NewIdleSignal(completed: false);
             _pending += count;
         }
-        _queue.Enqueue(stream, job, ids);
+        // Presence notices get their own stream: with a short budget they wait behind the room's messages.
+        var (lane, priority) = room is null ? (stream, PostPriority.Direct)
+            : message.IsPresence ? ("presence|" + stream, PostPriority.Presence)
+            : (stream, PostPriority.Room);
+        _queue.Enqueue(lane, priority, job, ids, _takesBatches);
         return new DispatchResult(count, job.Completion);
     }
 
@@ -163,6 +192,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     public Task StartAsync(CancellationToken cancellationToken)
     {
         for (var i = 0; i < _options.MaxConcurrency; i++) _workers.Add(Task.Run(RunWorkerAsync, CancellationToken.None));
+        _workers.Add(Task.Run(() => _pacer.RunAsync(_stopping.Token), CancellationToken.None));
+        _workers.Add(Task.Run(() => _batches.RunAsync(_stopping.Token), CancellationToken.None));
         _workers.Add(Task.Run(RunGoneReporterAsync, CancellationToken.None));
         return Task.CompletedTask;
     }
@@ -188,6 +219,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         if (!_stopping.IsCancellationRequested) await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping.Dispose();
         _queue.Dispose();
+        _pacer.Dispose();
+        _batches.Dispose();
     }
 
     private void CompleteOne()
@@ -210,58 +243,66 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     private async Task RunWorkerAsync()
     {
         var token = _stopping.Token;
+        // A token taken for an item whose recipient turned out busy is kept for the next item.
+        var holdsToken = false;
         while (true)
         {
             DeliveryItem? next;
             try
             {
-                next = await _queue.TakeAsync(token).ConfigureAwait(false);
+                await _queue.WaitAsync(token).ConfigureAwait(false);
+                if (!holdsToken) await _pacer.AcquireAsync(token).ConfigureAwait(false);
+                holdsToken = true;
             }
             catch (OperationCanceledException)
             {
                 return;
             }
+            // Taken only now, holding a token, so that the most urgent item waiting goes next.
+            next = _queue.Take();
             ReleaseAdmissions();
+            if (next is null) continue;
+            holdsToken = false;
 
-            // Null: its recipient was busy and the item now waits for the worker posting to it.
+            // Then the items that waited for the same recipient, each with a token of its own.
             while (next is { } item)
             {
-                await DeliverAsync(item.Job, item.ConnectionId, token).ConfigureAwait(false);
-                CompleteOne();
+                var beside = _queue.TakeBeside(item.ConnectionId, _options.MaxBatchBytes - BatchEnvelope.Overhead - item.Job.Message.Payload.Length);
+                if (beside.Count > 0) ReleaseAdmissions();
+                await DeliverAsync(item, beside, token).ConfigureAwait(false);
+                for (var i = 0; i <= beside.Count; i++) CompleteOne();
                 next = _queue.Finished(item.ConnectionId);
+                if (next is null) break;
+                try
+                {
+                    await _pacer.AcquireAsync(token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
         }
     }
 
-    private async Task DeliverAsync(DeliveryJob job, string connectionId, CancellationToken token)
+    private async Task DeliverAsync(DeliveryItem item, List<DeliveryItem> beside, CancellationToken token)
     {
+        var connectionId = item.ConnectionId;
         if (_gone.ContainsKey(connectionId))
         {
-            job.Complete(ManagementOutcome.Gone);
+            item.Job.Complete(ManagementOutcome.Gone);
+            foreach (var other in beside) other.Job.Complete(ManagementOutcome.Gone);
             return;
         }
 
-        ManagementResult result;
-        _metrics?.PostStarted();
-        try
-        {
-            result = await _client.PostAsync(connectionId, job.Message.Payload, job.Message.PayloadSha256, token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-            result = new ManagementResult(ManagementOutcome.Failed, 0, null, "shutting down", 0);
-        }
-        catch (Exception e)
-        {
-            LogPostCrashed(e, job.Message.Id);
-            result = new ManagementResult(ManagementOutcome.Failed, 0, null, e.Message, 0);
-        }
-        finally
-        {
-            _metrics?.PostEnded();
-        }
+        var (payload, sha256) = beside.Count == 0
+            ? (item.Job.Message.Payload, item.Job.Message.PayloadSha256)
+            : BatchEnvelope.Build([item.Job.Message, .. beside.Select(b => b.Job.Message)]);
+        var result = await PostPacedAsync(connectionId, payload, sha256, item.Job.Message.Id, token).ConfigureAwait(false);
 
-        job.Complete(result.Outcome);
+        item.Job.Complete(result.Outcome);
+        foreach (var other in beside) other.Job.Complete(result.Outcome);
+        var job = item.Job;
         switch (result.Outcome)
         {
             case ManagementOutcome.Gone:
@@ -273,8 +314,63 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
                 LogDeliveryFailed(result.Outcome, result.StatusCode, result.Attempts, job.Message.Id, job.Room, connectionId, result.Detail);
                 break;
             case ManagementOutcome.TooLarge:
-                LogTooLarge(job.Message.Id, job.Room, job.Message.Payload.Length);
+                LogTooLarge(job.Message.Id, job.Room, payload.Length);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Posts; a 429 lowers this silo's rate, waits out its Retry-After and posts again with a new token, until
+    /// <see cref="DeliveryOptions.ThrottledRetryTimeout"/> has passed.
+    /// </summary>
+    private async Task<ManagementResult> PostPacedAsync(string connectionId, byte[] payload, string sha256, string messageId, CancellationToken token)
+    {
+        var started = _time.GetTimestamp();
+        var throttled = 0;
+        while (true)
+        {
+            var result = await PostOnceAsync(connectionId, payload, sha256, messageId, token).ConfigureAwait(false);
+            if (result.Outcome != ManagementOutcome.Throttled)
+            {
+                if (result.Outcome == ManagementOutcome.Delivered) _pacer.Delivered();
+                return result with { Attempts = result.Attempts + throttled };
+            }
+            throttled += result.Attempts;
+            _pacer.Throttled(result.RetryAfter);
+            Interlocked.Increment(ref _throttledPosts);
+            if (_time.GetElapsedTime(started) >= _options.ThrottledRetryTimeout) return result with { Attempts = throttled };
+            _metrics?.Retried(result, null);
+            try
+            {
+                await _pacer.AcquireAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return new ManagementResult(ManagementOutcome.Failed, 0, null, "shutting down", throttled);
+            }
+        }
+    }
+
+    private async Task<ManagementResult> PostOnceAsync(string connectionId, byte[] payload, string sha256, string messageId, CancellationToken token)
+    {
+        _metrics?.PostStarted();
+        Interlocked.Increment(ref _posts);
+        try
+        {
+            return await _client.PostOnceIfThrottledAsync(connectionId, payload, sha256, token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            return new ManagementResult(ManagementOutcome.Failed, 0, null, "shutting down", 0);
+        }
+        catch (Exception e)
+        {
+            LogPostCrashed(e, messageId);
+            return new ManagementResult(ManagementOutcome.Failed, 0, null, e.Message, 0);
+        }
+        finally
+        {
+            _metrics?.PostEnded();
         }
     }
 

@@ -9,6 +9,32 @@ public sealed class DeliveryOptions
 
     public static readonly TimeSpan DefaultDrainTimeout = TimeSpan.FromSeconds(20);
 
+    /// <summary>Half of an AWS account's default throttle (10,000 requests/s), which every API of the account shares: docs/decisions/post-budget.md.</summary>
+    public const int DefaultMaxPostsPerSecond = 5_000;
+
+    public const int DefaultMaxBatchBytes = 32 * 1024;
+
+    /// <summary>API Gateway's limit for one post.</summary>
+    public const int PostLimitBytes = 128 * 1024;
+
+    /// <summary>
+    /// Management API posts per second for the whole cluster, split evenly over the live silos and re-split when silos
+    /// join or leave. Each silo lowers its share on 429 and climbs back (AIMD).
+    /// </summary>
+    public int MaxPostsPerSecond { get; set; } = DefaultMaxPostsPerSecond;
+
+    /// <summary>The largest post that carries several envelopes to a connection that asked for batches (<c>batch=1</c>).</summary>
+    public int MaxBatchBytes { get; set; } = DefaultMaxBatchBytes;
+
+    /// <summary>
+    /// How old this silo's copy of a bucket of the batch registry (who asked for <c>batch=1</c>) may get before a post
+    /// to it reads the bucket again: a new batch connection gets one envelope per post for at most about this long.
+    /// </summary>
+    public TimeSpan BatchRegistryRefresh { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a post answered 429 keeps being retried (paced by the budget) before it ends throttled.</summary>
+    public TimeSpan ThrottledRetryTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>At most this many Management API posts are in flight per silo.</summary>
     public int MaxConcurrency { get; set; } = 128;
 
@@ -46,6 +72,10 @@ public sealed class DeliveryOptionsValidator : IValidateOptions<DeliveryOptions>
         // Zero is meaningful for these two: never hold a sender, abandon the queues at once on shutdown.
         if (options.AdmissionTimeout < TimeSpan.Zero || options.AdmissionTimeout > MaxWait) problems.Add($"Delivery__AdmissionTimeout must be 0 to {MaxWait:c}.");
         if (options.DrainTimeout < TimeSpan.Zero || options.DrainTimeout > MaxWait) problems.Add($"Delivery__DrainTimeout must be 0 to {MaxWait:c}.");
+        if (options.MaxPostsPerSecond is < 1 or > 1_000_000) problems.Add("Delivery__MaxPostsPerSecond must be 1 to 1000000 (posts per second for the whole cluster).");
+        if (options.MaxBatchBytes is < 1024 or > DeliveryOptions.PostLimitBytes) problems.Add($"Delivery__MaxBatchBytes must be 1024 to {DeliveryOptions.PostLimitBytes} (API Gateway's 128 KiB per post).");
+        if (options.ThrottledRetryTimeout < TimeSpan.Zero || options.ThrottledRetryTimeout > MaxWait) problems.Add($"Delivery__ThrottledRetryTimeout must be 0 to {MaxWait:c}.");
+        if (options.BatchRegistryRefresh <= TimeSpan.Zero || options.BatchRegistryRefresh > MaxWait) problems.Add($"Delivery__BatchRegistryRefresh must be positive and at most {MaxWait:c}.");
         if (options.GoneMemory <= TimeSpan.Zero) problems.Add("Delivery__GoneMemory must be positive.");
         if (options.TrackedSummaryRetention <= TimeSpan.Zero) problems.Add("Delivery__TrackedSummaryRetention must be positive.");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);

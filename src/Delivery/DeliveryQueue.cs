@@ -1,12 +1,15 @@
 namespace Tether.Delivery;
 
-/// <summary>One post to make: a message's job and one recipient.</summary>
-internal readonly record struct DeliveryItem(DeliveryJob Job, string ConnectionId);
+/// <summary>One post to make: a message's job, one recipient, and the stream it came from.</summary>
+internal readonly record struct DeliveryItem(DeliveryJob Job, string ConnectionId, string Stream);
 
 /// <summary>
-/// The dispatcher's queue: a FIFO per stream, streams take turns, any free worker takes the next item, and a recipient
-/// has at most one post in flight (a busy recipient's items wait beside it), which keeps one stream's posts to one
-/// recipient in order. Why this shape: docs/decisions/delivery-queue-fairness.md.
+/// The dispatcher's queue: a FIFO per stream, streams take turns within their priority and a higher priority goes
+/// first, any free worker takes the next item, and a recipient has at most one post in flight (a busy recipient's
+/// items wait beside it), which keeps one stream's posts to one recipient in order. A recipient that takes batches has
+/// at most one item in the streams: the ones after it wait beside it at once, so the worker that posts to it finds
+/// them all and can carry them in one post. Why this shape: docs/decisions/delivery-queue-fairness.md and
+/// docs/decisions/batched-delivery.md.
 /// </summary>
 internal sealed class DeliveryQueue : IDisposable
 {
@@ -15,67 +18,119 @@ internal sealed class DeliveryQueue : IDisposable
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Queue<DeliveryItem>> _streams = new(StringComparer.Ordinal);
-    private readonly Queue<string> _turns = new();
-    // Recipients with a post in flight, each with the items that arrived for it meanwhile (null: none yet).
-    private readonly Dictionary<string, Queue<DeliveryItem>?> _busy = new(StringComparer.Ordinal);
+    private readonly Queue<string>[] _turns = [new(), new(), new()];
+    // Recipients with items in the streams, beside them, or a post in flight.
+    private readonly Dictionary<string, Recipient> _recipients = new(StringComparer.Ordinal);
+    // Items waiting beside a batch recipient, per stream: they count as that stream's queued posts for admission.
+    private readonly Dictionary<string, int> _besideBatch = new(StringComparer.Ordinal);
     // One count per item in a stream queue: a worker that passes it takes exactly one item out of the streams.
     private readonly SemaphoreSlim _queued = new(0);
     private int _count;
 
-    /// <summary>Items waiting in stream queues (not yet taken by a worker).</summary>
+    /// <summary>Items waiting in stream queues or beside a batch recipient (not yet taken by a worker).</summary>
     public int Count => Volatile.Read(ref _count);
 
     /// <summary>Whether <paramref name="stream"/> has items waiting.</summary>
     public bool HasQueued(string stream)
     {
-        lock (_lock) return _streams.ContainsKey(stream);
+        lock (_lock) return _streams.ContainsKey(stream) || _besideBatch.ContainsKey(stream);
     }
 
-    public void Enqueue(string stream, DeliveryJob job, IReadOnlyList<string> connectionIds)
+    /// <summary>
+    /// Queues one item per recipient. <paramref name="takesBatches"/> is asked for a recipient with nothing queued or
+    /// in flight, and for a busy one with nothing in the streams (the only moment it can switch to batches without
+    /// letting a newer item pass an older one).
+    /// </summary>
+    public void Enqueue(string stream, PostPriority priority, DeliveryJob job, IReadOnlyList<string> connectionIds, Func<string, bool> takesBatches)
     {
         for (var start = 0; start < connectionIds.Count; start += EnqueueChunk)
         {
             var end = Math.Min(start + EnqueueChunk, connectionIds.Count);
+            var added = 0;
             lock (_lock)
             {
                 if (!_streams.TryGetValue(stream, out var queue))
                 {
                     queue = new Queue<DeliveryItem>(Math.Min(connectionIds.Count, EnqueueChunk));
-                    _streams[stream] = queue;
-                    _turns.Enqueue(stream);
                 }
-                for (var i = start; i < end; i++) queue.Enqueue(new DeliveryItem(job, connectionIds[i]));
+                for (var i = start; i < end; i++)
+                {
+                    var item = new DeliveryItem(job, connectionIds[i], stream);
+                    if (!_recipients.TryGetValue(item.ConnectionId, out var recipient))
+                    {
+                        recipient = new Recipient { Batch = takesBatches(item.ConnectionId) };
+                        _recipients.Add(item.ConnectionId, recipient);
+                    }
+                    else if (!recipient.Batch && recipient.InStreams == 0 && takesBatches(item.ConnectionId))
+                    {
+                        // Learnt while it was busy: everything older already waits beside it, in order, so it may switch.
+                        SwitchToBatches(recipient);
+                    }
+                    if (recipient.Batch && (recipient.InFlight || recipient.InStreams > 0))
+                    {
+                        AddBeside(recipient, item);
+                        continue;
+                    }
+                    recipient.InStreams++;
+                    queue.Enqueue(item);
+                    added++;
+                }
                 _count += end - start;
+                if (queue.Count > 0 && _streams.TryAdd(stream, queue)) _turns[(int)priority].Enqueue(stream);
             }
-            _queued.Release(end - start);
+            if (added > 0) _queued.Release(added);
+        }
+    }
+
+    /// <summary>Waits until an item is in the streams and reserves it for the caller's next <see cref="Take"/>.</summary>
+    public Task WaitAsync(CancellationToken cancellationToken) => _queued.WaitAsync(cancellationToken);
+
+    /// <summary>
+    /// Takes the most urgent item (after <see cref="WaitAsync"/>). Null when the item's recipient is busy: the item
+    /// then waits for <see cref="Finished"/> of that recipient, and the caller simply waits and takes again.
+    /// </summary>
+    public DeliveryItem? Take()
+    {
+        lock (_lock)
+        {
+            var turns = Array.Find(_turns, t => t.Count > 0)!;
+            var stream = turns.Dequeue();
+            var queue = _streams[stream];
+            var item = queue.Dequeue();
+            _count--;
+            if (queue.Count > 0) turns.Enqueue(stream);
+            else _streams.Remove(stream);
+
+            var recipient = _recipients[item.ConnectionId];
+            recipient.InStreams--;
+            if (recipient.InFlight)
+            {
+                (recipient.Waiting ??= new()).Enqueue(item);
+                return null;
+            }
+            recipient.InFlight = true;
+            return item;
         }
     }
 
     /// <summary>
-    /// Waits for an item and takes it. Null when the item's recipient is busy: the item then waits for
-    /// <see cref="Finished"/> of that recipient, and the caller simply takes again.
+    /// For a recipient that takes batches, takes the items waiting beside it, oldest first, while each one's
+    /// payload plus one byte (its comma) fits in <paramref name="bytes"/>. Empty for any other recipient.
     /// </summary>
-    public async ValueTask<DeliveryItem?> TakeAsync(CancellationToken cancellationToken)
+    public List<DeliveryItem> TakeBeside(string connectionId, int bytes)
     {
-        await _queued.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var taken = new List<DeliveryItem>();
         lock (_lock)
         {
-            var stream = _turns.Dequeue();
-            var queue = _streams[stream];
-            var item = queue.Dequeue();
-            _count--;
-            if (queue.Count > 0) _turns.Enqueue(stream);
-            else _streams.Remove(stream);
-
-            if (_busy.TryGetValue(item.ConnectionId, out var waiting))
+            if (!_recipients.TryGetValue(connectionId, out var recipient) || !recipient.Batch || recipient.Waiting is null) return taken;
+            while (recipient.Waiting.TryPeek(out var next) && next.Job.Message.Payload.Length + 1 <= bytes)
             {
-                (waiting ??= new Queue<DeliveryItem>()).Enqueue(item);
-                _busy[item.ConnectionId] = waiting;
-                return null;
+                bytes -= next.Job.Message.Payload.Length + 1;
+                taken.Add(recipient.Waiting.Dequeue());
+                TookBesideBatch(next);
             }
-            _busy.Add(item.ConnectionId, null);
-            return item;
         }
+        return taken;
     }
 
     /// <summary>
@@ -86,14 +141,52 @@ internal sealed class DeliveryQueue : IDisposable
     {
         lock (_lock)
         {
-            if (_busy.TryGetValue(connectionId, out var waiting) && waiting is { Count: > 0 })
+            var recipient = _recipients[connectionId];
+            if (recipient.Waiting is { Count: > 0 } waiting)
             {
-                return waiting.Dequeue();
+                var next = waiting.Dequeue();
+                if (recipient.Batch) TookBesideBatch(next);
+                return next;
             }
-            _busy.Remove(connectionId);
+            recipient.InFlight = false;
+            if (recipient.InStreams == 0) _recipients.Remove(connectionId);
             return null;
         }
     }
 
     public void Dispose() => _queued.Dispose();
+
+    private void AddBeside(Recipient recipient, DeliveryItem item)
+    {
+        (recipient.Waiting ??= new()).Enqueue(item);
+        _besideBatch[item.Stream] = _besideBatch.GetValueOrDefault(item.Stream) + 1;
+    }
+
+    /// <summary>Items parked beside a batch recipient count as queued, as every item added beside it later does.</summary>
+    private void SwitchToBatches(Recipient recipient)
+    {
+        recipient.Batch = true;
+        if (recipient.Waiting is null) return;
+        foreach (var parked in recipient.Waiting)
+        {
+            _count++;
+            _besideBatch[parked.Stream] = _besideBatch.GetValueOrDefault(parked.Stream) + 1;
+        }
+    }
+
+    private void TookBesideBatch(DeliveryItem item)
+    {
+        _count--;
+        var left = _besideBatch[item.Stream] - 1;
+        if (left == 0) _besideBatch.Remove(item.Stream);
+        else _besideBatch[item.Stream] = left;
+    }
+
+    private sealed class Recipient
+    {
+        public bool Batch { get; set; }
+        public int InStreams { get; set; }
+        public bool InFlight { get; set; }
+        public Queue<DeliveryItem>? Waiting { get; set; }
+    }
 }

@@ -54,6 +54,8 @@ public static class TetherSiloExtensions
                 metrics: sp.GetRequiredService<DeliveryMetrics>());
         });
         services.AddSingleton<IGoneConnections, GoneConnections>();
+        services.AddSingleton<IBatchRecipients, BatchConnections>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PostBudgetSplit>();
         services.AddTetherHooks(configuration);
         services.AddSingleton<DeliveryDispatcher>();
         services.AddSingleton<IDeliveryDispatcher>(sp => sp.GetRequiredService<DeliveryDispatcher>());

@@ -4,7 +4,7 @@ namespace Tether.LocalGateway;
 
 /// <summary>
 /// Makes the emulated Management API misbehave on purpose, for tests and benchmarks: a share of posts answered
-/// 429 or 500, added latency, or a scripted list of statuses for one connection.
+/// 429 or 500, added latency (with jitter), or a scripted list of statuses for one connection.
 /// </summary>
 public sealed class FaultInjection
 {
@@ -19,6 +19,9 @@ public sealed class FaultInjection
     /// <summary>Added to every Management API call.</summary>
     public TimeSpan Latency { get; set; }
 
+    /// <summary>Up to this much more or less than <see cref="Latency"/>, uniformly, per call.</summary>
+    public TimeSpan LatencyJitter { get; set; }
+
     /// <summary>Retry-After (seconds) sent with injected 429s; null sends none.</summary>
     public int? RetryAfterSeconds { get; set; }
 
@@ -32,7 +35,17 @@ public sealed class FaultInjection
         ThrottleShare = 0;
         ServerErrorShare = 0;
         Latency = TimeSpan.Zero;
+        LatencyJitter = TimeSpan.Zero;
         RetryAfterSeconds = null;
+    }
+
+    /// <summary>The latency to add to the next call, if any.</summary>
+    internal TimeSpan? NextLatency()
+    {
+        if (Latency <= TimeSpan.Zero && LatencyJitter <= TimeSpan.Zero) return null;
+        var jitter = (Random.Shared.NextDouble() * 2 - 1) * LatencyJitter.TotalMilliseconds;
+        var latency = TimeSpan.FromMilliseconds(Math.Max(0, Latency.TotalMilliseconds + jitter));
+        return latency > TimeSpan.Zero ? latency : null;
     }
 
     /// <summary>The status to answer instead of the normal one, if any.</summary>

@@ -60,7 +60,10 @@ public sealed class FaultOptions
 
     public double ServerErrorShare { get; set; }
 
+    /// <summary>Added to every Management API call, plus or minus up to <see cref="LatencyJitter"/>.</summary>
     public TimeSpan Latency { get; set; }
+
+    public TimeSpan LatencyJitter { get; set; }
 
     public int? RetryAfterSeconds { get; set; }
 
@@ -69,6 +72,7 @@ public sealed class FaultOptions
         faults.ThrottleShare = ThrottleShare;
         faults.ServerErrorShare = ServerErrorShare;
         faults.Latency = Latency;
+        faults.LatencyJitter = LatencyJitter;
         faults.RetryAfterSeconds = RetryAfterSeconds;
     }
 }

@@ -96,9 +96,10 @@ public sealed partial class LocalGatewayServer : IAsyncDisposable
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
-        var gateway = new WebSocketGateway(definition, options, new IntegrationInvoker(http, logger), logger);
+        var throttle = StageThrottle.From(definition);
+        var gateway = new WebSocketGateway(definition, options, new IntegrationInvoker(http, logger), logger, throttle: throttle);
         var emulator = new ManagementApiEmulator(
-            new ManagementApiEmulatorOptions { Stage = options.Stage, Region = region, Credentials = [.. credentials] }, gateway);
+            new ManagementApiEmulatorOptions { Stage = options.Stage, Region = region, Credentials = [.. credentials] }, gateway, throttle: throttle);
         options.Faults.ApplyTo(emulator.Faults);
 
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero });

@@ -52,10 +52,12 @@ public sealed class ManagementApiStats
 
 /// <summary>
 /// API Gateway's Management API as API Gateway answers it: <c>POST/GET/DELETE /{stage}/@connections/{id}</c>,
-/// SigV4 verified, 410 for unknown or still-connecting ids, 413 over 128 KiB, AWS error types in <c>x-amzn-ErrorType</c>.
+/// SigV4 verified, 410 for unknown or still-connecting ids, 413 over 128 KiB, 429 past the stage's throttling, AWS error
+/// types in <c>x-amzn-ErrorType</c>.
 /// </summary>
 public sealed class ManagementApiEmulator(
-    ManagementApiEmulatorOptions options, IEmulatedConnections connections, FaultInjection? faults = null, TimeProvider? time = null)
+    ManagementApiEmulatorOptions options, IEmulatedConnections connections, FaultInjection? faults = null, TimeProvider? time = null,
+    StageThrottle? throttle = null)
 {
     public const int MaxPayloadBytes = 128 * 1024;
     private const string ConnectionsSegment = "/@connections/";
@@ -106,7 +108,8 @@ public sealed class ManagementApiEmulator(
         }
         var connectionId = Uri.UnescapeDataString(encodedId);
 
-        if (Faults.Latency > TimeSpan.Zero) await Task.Delay(Faults.Latency, context.RequestAborted);
+        if (throttle?.TryTake() == false) return await ErrorAsync(response, 429, "LimitExceededException", "Rate exceeded");
+        if (Faults.NextLatency() is { } latency) await Task.Delay(latency, context.RequestAborted);
         if (Faults.Next(connectionId) is { } injected) return await InjectedAsync(response, injected);
 
         switch (method)

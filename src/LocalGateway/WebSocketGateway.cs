@@ -18,7 +18,8 @@ namespace Tether.LocalGateway;
 /// the Management API posts (it is the <see cref="IEmulatedConnections"/> behind <see cref="ManagementApiEmulator"/>).
 /// </summary>
 public sealed partial class WebSocketGateway(
-    GatewayDefinition definition, LocalGatewayOptions options, IntegrationInvoker invoker, ILogger logger, TimeProvider? time = null)
+    GatewayDefinition definition, LocalGatewayOptions options, IntegrationInvoker invoker, ILogger logger, TimeProvider? time = null,
+    StageThrottle? throttle = null)
     : IEmulatedConnections, IDisposable
 {
     /// <summary>API Gateway's frame limit; larger frames close the socket with 1009.</summary>
@@ -64,6 +65,13 @@ public sealed partial class WebSocketGateway(
         {
             var query = context.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString(), StringComparer.Ordinal);
             var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+            if (throttle?.TryTake() == false)
+            {
+                LogConnectRefused(connection.Id, "429 (stage throttling)");
+                context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                context.Response.Headers["x-amzn-ErrorType"] = "LimitExceededException";
+                return;
+            }
             if (definition.Routes.TryGetValue("$connect", out var connectRoute))
             {
                 // API Gateway passes the handshake's Sec-WebSocket-* headers on to HTTP backends.
@@ -173,6 +181,12 @@ public sealed partial class WebSocketGateway(
             await foreach (var body in messages.ReadAllAsync(ct))
             {
                 var requestId = NewRequestId();
+                if (throttle?.TryTake() == false)
+                {
+                    // The message never reaches the backend; the client is told, as API Gateway tells it.
+                    await SendErrorAsync(connection, "Too Many Requests", requestId, ct);
+                    continue;
+                }
                 var route = definition.SelectRoute(body);
                 if (route is null)
                 {

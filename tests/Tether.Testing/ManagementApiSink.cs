@@ -14,7 +14,9 @@ namespace Tether.Testing;
 /// A fast stand-in for the Management API on loopback: answers every signed <c>POST {stage}/@connections/{id}</c>
 /// with 200 and counts posts per connection id, so a caller can wait for its N-th delivery and check that each
 /// recipient got exactly what it should. It does not verify signatures (the emulated Management API does);
-/// it refuses unsigned posts so a misconfigured backend cannot look fast.
+/// it refuses unsigned posts so a misconfigured backend cannot look fast. Like API Gateway it can enforce a post quota
+/// (<see cref="Limit"/>: 429 <c>LimitExceededException</c> with <c>Retry-After</c>), answer only 429 (a storm), take time
+/// per post, and keep what each connection received.
 /// </summary>
 public sealed class ManagementApiSink : IAsyncDisposable
 {
@@ -27,6 +29,11 @@ public sealed class ManagementApiSink : IAsyncDisposable
     private long _firstPostTicks;
     private TaskCompletionSource<long> _reached = NewSignal();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<long>> _watched = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<string>> _bodies = new(StringComparer.Ordinal);
+    private readonly Lock _quotaLock = new();
+    private double _quotaTokens = double.NaN;
+    private long _quotaRefilledAt;
+    private long _throttled;
 
     private ManagementApiSink(WebApplication app) => _app = app;
 
@@ -37,6 +44,30 @@ public sealed class ManagementApiSink : IAsyncDisposable
     public long UnsignedPosts => Interlocked.Read(ref _unsigned);
 
     public IReadOnlyDictionary<string, int> Hits => _hits;
+
+    /// <summary>Posts answered 429 (not counted in <see cref="Posts"/>).</summary>
+    public long ThrottledPosts => Interlocked.Read(ref _throttled);
+
+    /// <summary>Posts per second accepted (a token bucket holding one second of posts); beyond, 429. 0: no limit.</summary>
+    public double Limit { get; set; }
+
+    /// <summary>The <c>Retry-After</c> (whole seconds) sent with a 429; null: none.</summary>
+    public int? RetryAfterSeconds { get; set; } = 1;
+
+    /// <summary>Every post is answered 429 while set: a throttling storm.</summary>
+    public bool ThrottleAll { get; set; }
+
+    /// <summary>Time taken per post, plus up to <see cref="Jitter"/> either side.</summary>
+    public TimeSpan Latency { get; set; }
+
+    public TimeSpan Jitter { get; set; }
+
+    /// <summary>Whether the body of each delivered post is kept (see <see cref="Bodies"/>).</summary>
+    public bool KeepBodies { get; set; }
+
+    /// <summary>The bodies delivered to <paramref name="connectionId"/>, in the order they arrived.</summary>
+    public IReadOnlyList<string> Bodies(string connectionId) =>
+        _bodies.TryGetValue(connectionId, out var bodies) ? [.. bodies] : [];
 
     public static async Task<ManagementApiSink> StartAsync()
     {
@@ -59,6 +90,8 @@ public sealed class ManagementApiSink : IAsyncDisposable
     public void Reset(long target)
     {
         _hits.Clear();
+        _bodies.Clear();
+        Interlocked.Exchange(ref _throttled, 0);
         Interlocked.Exchange(ref _posts, 0);
         Interlocked.Exchange(ref _unsigned, 0);
         Interlocked.Exchange(ref _firstPostTicks, 0);
@@ -99,9 +132,14 @@ public sealed class ManagementApiSink : IAsyncDisposable
         }
 
         // Read the body as API Gateway would, so a post costs what it costs.
+        var body = KeepBodies ? new MemoryStream() : null;
         var buffer = new byte[4096];
-        while (await request.Body.ReadAsync(buffer) > 0)
+        int read;
+        while ((read = await request.Body.ReadAsync(buffer)) > 0) body?.Write(buffer, 0, read);
+        if (Latency > TimeSpan.Zero)
         {
+            var jitter = Jitter > TimeSpan.Zero ? (Random.Shared.NextDouble() * 2 - 1) * Jitter.TotalMilliseconds : 0;
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(0, Latency.TotalMilliseconds + jitter)));
         }
 
         if (!request.Headers.Authorization.ToString().StartsWith("AWS4-HMAC-SHA256 ", StringComparison.Ordinal))
@@ -114,7 +152,17 @@ public sealed class ManagementApiSink : IAsyncDisposable
 
         if (HttpMethods.IsPost(request.Method))
         {
+            if (!TakeQuota())
+            {
+                Interlocked.Increment(ref _throttled);
+                context.Response.StatusCode = 429;
+                context.Response.Headers["x-amzn-ErrorType"] = "LimitExceededException";
+                if (RetryAfterSeconds is { } seconds) context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await context.Response.WriteAsync("""{"message":"Rate exceeded"}""");
+                return;
+            }
             var id = Uri.UnescapeDataString(path[(at + "/@connections/".Length)..]);
+            if (body is not null) _bodies.GetOrAdd(id, static _ => new()).Enqueue(System.Text.Encoding.UTF8.GetString(body.ToArray()));
             _hits.AddOrUpdate(id, 1, static (_, n) => n + 1);
             var now = Stopwatch.GetTimestamp();
             if (!_watched.IsEmpty && _watched.TryRemove(id, out var watcher)) watcher.TrySetResult(now);
@@ -136,6 +184,24 @@ public sealed class ManagementApiSink : IAsyncDisposable
             return;
         }
         context.Response.StatusCode = 200;
+    }
+
+    private bool TakeQuota()
+    {
+        if (ThrottleAll) return false;
+        var limit = Limit;
+        if (limit <= 0) return true;
+        lock (_quotaLock)
+        {
+            var now = Stopwatch.GetTimestamp();
+            _quotaTokens = double.IsNaN(_quotaTokens)
+                ? limit
+                : Math.Min(limit, _quotaTokens + Stopwatch.GetElapsedTime(_quotaRefilledAt, now).TotalSeconds * limit);
+            _quotaRefilledAt = now;
+            if (_quotaTokens < 1) return false;
+            _quotaTokens -= 1;
+            return true;
+        }
     }
 
     private static TaskCompletionSource<long> NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -33,6 +33,12 @@ namespace Tether.Tests.Grains
     }
 
     [CollectionDefinition(Name)]
+    public sealed class BudgetClusterTests : ICollectionFixture<BudgetClusterFixture>
+    {
+        public const string Name = "budget-cluster";
+    }
+
+    [CollectionDefinition(Name)]
     public sealed class HandOverClusterTests : ICollectionFixture<HandOverClusterFixture>
     {
         public const string Name = "hand-over-cluster";

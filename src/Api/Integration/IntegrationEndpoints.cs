@@ -54,6 +54,7 @@ internal static class IntegrationEndpoints
             if (error is not null) return Replies.Error(error);
             if (Rooms(root, limits.Value, roomOptions.Value, out error) is not { } rooms) return Replies.Error(error!);
             if (ConnectedAt(root, time, out error) is not { } connectedAt) return Replies.Error(error!);
+            if (BatchFlag.Read(root, out error) is not { } batch) return Replies.Error(error!);
             using var logScope = RequestLog.Begin(request, connectionId, requestId);
 
             IReadOnlyList<string>? allowedRooms = null;
@@ -84,7 +85,7 @@ internal static class IntegrationEndpoints
             }
 
             var result = await grains.Connection(connectionId)
-                .Connect(new ConnectRequest(Blank(user), rooms, connectedAt, Blank(sourceIp), Blank(userAgent), requestId, allowedRooms, data));
+                .Connect(new ConnectRequest(Blank(user), rooms, connectedAt, Blank(sourceIp), Blank(userAgent), requestId, allowedRooms, batch, data));
             return Results.Json(new JsonObject
             {
                 ["type"] = "connected",

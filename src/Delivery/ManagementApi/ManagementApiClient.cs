@@ -29,6 +29,7 @@ public sealed partial class ManagementApiClient : IManagementApiClient, IDisposa
     private readonly RegionEndpoint _region;
     private readonly string _connectionsBase;
     private readonly ResiliencePipeline<ManagementResult> _pipeline;
+    private readonly ResiliencePipeline<ManagementResult> _pipelineLeavingThrottles;
     private readonly ILogger _logger;
     private int _forbiddenReported;
 
@@ -51,7 +52,8 @@ public sealed partial class ManagementApiClient : IManagementApiClient, IDisposa
             // The pipeline owns timeouts (one per attempt); HttpClient's own would cut retries short.
             Timeout = Timeout.InfiniteTimeSpan,
         };
-        _pipeline = BuildPipeline(options, metrics);
+        _pipeline = BuildPipeline(options, metrics, retryThrottled: true);
+        _pipelineLeavingThrottles = BuildPipeline(options, metrics, retryThrottled: false);
     }
 
     public Uri Endpoint { get; }
@@ -59,6 +61,10 @@ public sealed partial class ManagementApiClient : IManagementApiClient, IDisposa
     public Task<ManagementResult> PostAsync(
         string connectionId, ReadOnlyMemory<byte> payload, string payloadSha256, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, connectionId, payload, payloadSha256, cancellationToken);
+
+    public Task<ManagementResult> PostOnceIfThrottledAsync(
+        string connectionId, ReadOnlyMemory<byte> payload, string payloadSha256, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, connectionId, payload, payloadSha256, cancellationToken, pipeline: _pipelineLeavingThrottles);
 
     public async Task<(ManagementResult Result, RemoteConnectionInfo? Info)> GetAsync(
         string connectionId, CancellationToken cancellationToken = default)
@@ -82,14 +88,14 @@ public sealed partial class ManagementApiClient : IManagementApiClient, IDisposa
 
     private async Task<ManagementResult> SendAsync(
         HttpMethod method, string connectionId, ReadOnlyMemory<byte> payload, string payloadSha256,
-        CancellationToken cancellationToken, Action<byte[]>? onSuccessBody = null)
+        CancellationToken cancellationToken, Action<byte[]>? onSuccessBody = null, ResiliencePipeline<ManagementResult>? pipeline = null)
     {
         var uri = ConnectionUri(connectionId);
         var attempts = 0;
         ManagementResult result;
         try
         {
-            result = await _pipeline.ExecuteAsync(async ct =>
+            result = await (pipeline ?? _pipeline).ExecuteAsync(async ct =>
             {
                 attempts++;
                 using var request = await CreateSignedRequestAsync(method, uri, payload, payloadSha256, ct).ConfigureAwait(false);
@@ -242,7 +248,7 @@ public sealed partial class ManagementApiClient : IManagementApiClient, IDisposa
         AutomaticDecompression = DecompressionMethods.None,
     };
 
-    private static ResiliencePipeline<ManagementResult> BuildPipeline(ManagementApiOptions options, DeliveryMetrics? metrics)
+    private static ResiliencePipeline<ManagementResult> BuildPipeline(ManagementApiOptions options, DeliveryMetrics? metrics, bool retryThrottled)
     {
         static bool IsTransientException(Exception? e) => e is HttpRequestException or TimeoutRejectedException;
 
@@ -257,7 +263,9 @@ public sealed partial class ManagementApiClient : IManagementApiClient, IDisposa
                 Delay = options.RetryBaseDelay,
                 MaxDelay = options.RetryMaxDelay,
                 ShouldHandle = args => ValueTask.FromResult(
-                    args.Outcome.Exception is null ? args.Outcome.Result.IsTransient : IsTransientException(args.Outcome.Exception)),
+                    args.Outcome.Exception is null
+                        ? args.Outcome.Result.IsTransient && (retryThrottled || args.Outcome.Result.Outcome != ManagementOutcome.Throttled)
+                        : IsTransientException(args.Outcome.Exception)),
                 DelayGenerator = args =>
                 {
                     // Honour Retry-After, but never wait longer than the configured maximum.

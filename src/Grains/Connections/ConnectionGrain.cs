@@ -58,11 +58,14 @@ public sealed partial class ConnectionGrain(
         State.AcceptedAt = time.GetUtcNow();
         State.Rooms = new HashSet<string>(rooms, StringComparer.Ordinal);
         State.AllowedRooms = request.AllowedRooms?.ToList();
+        State.Batch = request.Batch;
         State.Data = request.Data;
         await state.WriteStateAsync();
         // In the sweep index before the rooms and before /connect answers: a connection whose $disconnect never comes
         // is still found by its bucket's checks.
         await SweepBucket().Register(Id);
+        // Before any room or user has it: the dispatchers that post to it learn it from the registry.
+        if (State.Batch) await BatchRegistry().Add(Id);
 
         var joins = rooms.Select(r => Room(r).Join(Id, State.User)).ToList();
         var userJoin = State.User is { } user ? GrainFactory.User(user).AddConnection(Id) : Task.CompletedTask;
@@ -356,6 +359,7 @@ public sealed partial class ConnectionGrain(
         var leaves = rooms.Select(r => (Task)Room(r).Leave(Id, user, notify: true)).ToList();
         if (user is not null) leaves.Add(GrainFactory.User(user).RemoveConnection(Id));
         if (wasConnected) leaves.Add(SweepBucket().Unregister(Id));
+        if (State.Batch) leaves.Add(BatchRegistry().Remove(Id));
         await Task.WhenAll(leaves);
 
         // No DeactivateOnIdle here: calls queued behind this one would be forwarded to a dying activation and
@@ -392,6 +396,8 @@ public sealed partial class ConnectionGrain(
     }
 
     private IRoomGrain Room(string name) => GrainFactory.Room(name);
+
+    private IBatchRegistryGrain BatchRegistry() => GrainFactory.BatchRegistry(Contracts.BatchRegistry.BucketOf(Id));
 
     private ISweepBucketGrain SweepBucket() => GrainFactory.SweepBucket(SweepBuckets.Key(Id, State.ConnectedAt));
 

@@ -55,6 +55,8 @@ public class ClusterFixture : IAsyncLifetime
             ["Rooms:InitialShards"] = "4",
             ["Rooms:ShardCapacity"] = "16",
             ["Delivery:MaxConcurrency"] = "32",
+            // Batch tests need a new batch=1 connection known to the dispatchers within moments.
+            ["Delivery:BatchRegistryRefresh"] = "00:00:00.200",
             ["Connections:ConnectGracePeriod"] = _connectGracePeriod.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
         };
         foreach (var (key, value) in ExtraSettings) settings[key] = value;
@@ -165,4 +167,13 @@ public sealed class ObservedConnections(InMemoryConnections inner) : IEmulatedCo
         inner.SendAsync(connectionId, payload, cancellationToken);
 
     public ValueTask<bool> CloseAsync(string connectionId) => inner.CloseAsync(connectionId);
+}
+
+/// <summary>Two silos sharing a budget of 1,000 posts per second; tests add and stop a third.</summary>
+public sealed class BudgetClusterFixture : ClusterFixture
+{
+    public const int Budget = 1_000;
+
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings =>
+        [new("Delivery:MaxPostsPerSecond", Budget.ToString(System.Globalization.CultureInfo.InvariantCulture))];
 }

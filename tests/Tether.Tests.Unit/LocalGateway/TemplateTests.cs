@@ -78,6 +78,17 @@ public sealed class TemplateTests
     }
 
     [Fact]
+    public void The_connect_template_passes_batch_from_the_query_string()
+    {
+        var template = Deployed().Routes["$connect"].Integration.Template!;
+
+        var asked = JsonNode.Parse(template.Render(Input(query: new() { ["batch"] = "1" })))!;
+        var bare = JsonNode.Parse(template.Render(Input()))!;
+
+        Assert.Equal(("1", ""), (asked["batch"]!.GetValue<string>(), bare["batch"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public void Input_json_renders_the_body_or_a_member_and_params_reads_query_then_headers()
     {
         var template = RequestTemplate.Parse("t", """{"all":$input.json('$'),"x":$input.json('$.a.b'),"q":"$input.params('q')","h":"$input.params('X-H')","s":"${stageVariables.v}"}""");

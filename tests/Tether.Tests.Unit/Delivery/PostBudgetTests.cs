@@ -1,0 +1,222 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Tether.Contracts;
+using Tether.Delivery;
+using Tether.Testing;
+
+namespace Tether.Tests.Delivery;
+
+/// <summary>The post budget: token bucket, priorities, AIMD on 429, Retry-After, and the 1 % target against a real quota.</summary>
+public sealed class PostBudgetTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private const long Frequency = 1_000;
+
+    [Fact]
+    public void A_429_halves_the_rate_once_per_second_and_deliveries_climb_it_back_additively()
+    {
+        var rate = new AimdRate(1_000, Frequency);
+
+        Assert.True(rate.Throttled(now: 0));
+        Assert.Equal(500, rate.Current);
+        // The posts in flight at the first 429 answer 429 too: they must not halve it again.
+        Assert.False(rate.Throttled(now: 500));
+        Assert.Equal(500, rate.Current);
+        Assert.True(rate.Throttled(now: 1_000));
+        Assert.Equal(250, rate.Current);
+
+        rate.Delivered(now: 2_000);
+        Assert.Equal(250 + 1_000 / 20.0, rate.Current, precision: 6);
+        rate.Delivered(now: 60_000);
+        Assert.Equal(1_000, rate.Current);
+    }
+
+    [Fact]
+    public void The_rate_never_falls_below_the_floor_and_a_new_share_caps_it_at_once()
+    {
+        var rate = new AimdRate(10, Frequency);
+        for (var i = 0; i < 20; i++) rate.Throttled(now: i * Frequency);
+        Assert.Equal(AimdRate.Floor, rate.Current);
+
+        var shared = new AimdRate(1_000, Frequency);
+        shared.SetCeiling(500);
+        Assert.Equal((500, 500), (shared.Ceiling, shared.Current));
+        shared.SetCeiling(1_000);
+        Assert.Equal((1_000, 500), (shared.Ceiling, shared.Current));
+    }
+
+    [Fact]
+    public async Task The_pacer_holds_posts_to_its_rate_and_splits_it_over_silos()
+    {
+        using var pacer = new PostPacer(400, TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var pump = pacer.RunAsync(stop.Token);
+        pacer.SetActiveSilos(2);
+        Assert.Equal(200, pacer.Ceiling);
+
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < 100; i++) await pacer.AcquireAsync(CancellationToken.None).AsTask().WaitAsync(Timeout);
+
+        // 100 posts at 200/s, less the bucket's 20: at least 0.4 s.
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(380), $"100 posts took {clock.ElapsedMilliseconds} ms");
+        await stop.CancelAsync();
+        await pump;
+    }
+
+    [Fact]
+    public async Task Retry_after_holds_every_post()
+    {
+        using var pacer = new PostPacer(1_000, TimeProvider.System);
+        using var stop = new CancellationTokenSource();
+        var pump = pacer.RunAsync(stop.Token);
+
+        pacer.Throttled(TimeSpan.FromSeconds(1));
+        var clock = Stopwatch.StartNew();
+        await pacer.AcquireAsync(CancellationToken.None).AsTask().WaitAsync(Timeout);
+
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(950), $"posted {clock.ElapsedMilliseconds} ms after a 1 s Retry-After");
+        Assert.Equal(500, pacer.Rate);
+        await stop.CancelAsync();
+        await pump;
+    }
+
+    [Fact]
+    public async Task Direct_messages_go_before_room_messages_before_presence_notices()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var order = new ConcurrentQueue<string>();
+        var client = new FakeManagementApi((id, _) =>
+        {
+            order.Enqueue(id);
+            return id == "first" ? release.Task.ContinueWith(_ => 200, TaskScheduler.Default) : Task.FromResult(200);
+        });
+        await using var dispatcher = await StartAsync(client, new DeliveryOptions { MaxConcurrency = 1 });
+
+        dispatcher.Dispatch(Message("m0"), "direct", room: null, ["first"], track: false);
+        dispatcher.Dispatch(Message("p") with { IsPresence = true }, "room:r", "r", ["presence"], track: false);
+        dispatcher.Dispatch(Message("m1"), "room:r", "r", ["room"], track: false);
+        dispatcher.Dispatch(Message("m2"), "direct", room: null, ["direct"], track: false);
+        release.SetResult();
+        await dispatcher.WhenIdleAsync().WaitAsync(Timeout);
+
+        Assert.Equal(["first", "direct", "room", "presence"], order);
+    }
+
+    [Fact]
+    public async Task A_throttled_post_is_posted_again_after_retry_after_and_lowers_the_rate()
+    {
+        var answers = new ConcurrentQueue<int>([429, 429]);
+        var client = new FakeManagementApi((_, _) => Task.FromResult(answers.TryDequeue(out var status) ? status : 200), retryAfter: TimeSpan.FromMilliseconds(200));
+        await using var dispatcher = await StartAsync(client, new DeliveryOptions { MaxPostsPerSecond = 1_000 });
+
+        var clock = Stopwatch.StartNew();
+        var result = dispatcher.Dispatch(Message("m"), "room:r", "r", ["a"], track: false);
+        await result.Ended.WaitAsync(Timeout);
+
+        Assert.Equal(["m", "m", "m"], client.Bodies("a"));
+        Assert.Equal(1, client.Delivered("a"));
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(380), $"re-posted after {clock.ElapsedMilliseconds} ms despite two 200 ms Retry-After");
+        Assert.True(dispatcher.PostRate < 1_000, $"rate {dispatcher.PostRate} after 429s");
+        Assert.Equal((3L, 2L), dispatcher.PostCounts);
+    }
+
+    [Fact]
+    public void A_budget_below_one_or_a_batch_above_128_KiB_is_refused_naming_the_key()
+    {
+        var validator = new DeliveryOptionsValidator();
+
+        var budget = validator.Validate(null, new DeliveryOptions { MaxPostsPerSecond = 0 });
+        var batch = validator.Validate(null, new DeliveryOptions { MaxBatchBytes = 128 * 1024 + 1 });
+
+        Assert.Contains("Delivery__MaxPostsPerSecond", budget.FailureMessage);
+        Assert.Contains("Delivery__MaxBatchBytes", batch.FailureMessage);
+        Assert.True(validator.Validate(null, new DeliveryOptions()).Succeeded);
+    }
+
+    /// <summary>
+    /// An endpoint whose real quota (400/s) is below the configured budget (1,000/s): after the first seconds, under 1 %
+    /// of posts are answered 429, and every message is delivered exactly once.
+    /// </summary>
+    [Fact]
+    public async Task Against_a_quota_below_the_budget_under_one_percent_of_posts_are_throttled_in_steady_state()
+    {
+        await using var sink = await ManagementApiSink.StartAsync();
+        sink.Limit = 400;
+        sink.RetryAfterSeconds = null;
+        using var client = new ManagementApiClient(new Uri(sink.BaseAddress, "local"), "us-east-1",
+            new Amazon.Runtime.BasicAWSCredentials("AKIDEXAMPLE", "secret"), new ManagementApiOptions(), NullLogger<ManagementApiClient>.Instance);
+        await using var dispatcher = await StartAsync(client, new DeliveryOptions { MaxPostsPerSecond = 1_000, MaxQueued = 0 });
+
+        // 500 recipients, a message every 50 ms: 10,000 posts/s offered, far above the quota.
+        var recipients = Enumerable.Range(0, 500).Select(i => $"c{i}").ToArray();
+        var warmUp = TimeSpan.FromSeconds(3);
+        var run = Stopwatch.StartNew();
+        (long Posts, long Throttled) atWarmUp = default;
+        var sent = 0;
+        while (run.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            if (atWarmUp == default && run.Elapsed >= warmUp) atWarmUp = dispatcher.PostCounts;
+            if (dispatcher.Pending < 2_000)
+            {
+                dispatcher.Dispatch(Message($"m{sent++}"), "room:r", "r", recipients, track: false);
+            }
+            await Task.Delay(50);
+        }
+        var end = dispatcher.PostCounts;
+        await dispatcher.WhenIdleAsync().WaitAsync(Timeout);
+
+        var posts = end.Posts - atWarmUp.Posts;
+        var throttled = end.Throttled - atWarmUp.Throttled;
+        Assert.True(posts > 1_500, $"only {posts} posts in 7 s against a 400/s quota");
+        Assert.True(throttled < posts / 100.0, $"{throttled} of {posts} posts answered 429 in steady state");
+        Assert.All(recipients, r => Assert.Equal(sent, sink.Hits[r]));
+    }
+
+    /// <summary>
+    /// A 429 storm (every post answered 429 with Retry-After: 1) causes no retry storm: posts during it stay under 10 %
+    /// of the budget; once it ends, delivery resumes by itself and every message arrives exactly once.
+    /// </summary>
+    [Fact]
+    public async Task A_429_storm_causes_no_retry_storm_and_delivery_resumes_afterwards()
+    {
+        await using var sink = await ManagementApiSink.StartAsync();
+        using var client = new ManagementApiClient(new Uri(sink.BaseAddress, "local"), "us-east-1",
+            new Amazon.Runtime.BasicAWSCredentials("AKIDEXAMPLE", "secret"), new ManagementApiOptions(), NullLogger<ManagementApiClient>.Instance);
+        const int budget = 1_000;
+        await using var dispatcher = await StartAsync(client, new DeliveryOptions { MaxPostsPerSecond = budget });
+        var recipients = Enumerable.Range(0, 200).Select(i => $"s{i}").ToArray();
+
+        sink.ThrottleAll = true;
+        var storm = TimeSpan.FromSeconds(4);
+        var clock = Stopwatch.StartNew();
+        var sent = 0;
+        while (clock.Elapsed < storm)
+        {
+            dispatcher.Dispatch(Message($"m{sent++}"), "room:r", "r", recipients, track: false);
+            await Task.Delay(100);
+        }
+        var postsDuringStorm = sink.ThrottledPosts + sink.Posts;
+        sink.ThrottleAll = false;
+        await dispatcher.WhenIdleAsync().WaitAsync(Timeout);
+
+        Assert.True(postsDuringStorm <= budget * storm.TotalSeconds * 0.10, $"{postsDuringStorm} posts in a {storm.TotalSeconds} s storm against a budget of {budget}/s");
+        Assert.All(recipients, r => Assert.Equal(sent, sink.Hits[r]));
+    }
+
+    private static OutboundMessage Message(string text)
+    {
+        var payload = Encoding.UTF8.GetBytes(text);
+        return new OutboundMessage(text, payload, Envelopes.Sha256Hex(payload));
+    }
+
+    internal static async Task<DeliveryDispatcher> StartAsync(IManagementApiClient client, DeliveryOptions options, IBatchRecipients? batches = null)
+    {
+        var dispatcher = new DeliveryDispatcher(client, goneConnections: null!, Options.Create(options), NullLogger<DeliveryDispatcher>.Instance,
+            batchRecipients: batches);
+        await dispatcher.StartAsync(CancellationToken.None);
+        return dispatcher;
+    }
+}
