@@ -8,7 +8,7 @@ using Tether.Testing;
 namespace Tether.Bench;
 
 /// <summary>The benchmark's phases. Each starts the servers it needs and stops them, so phases do not disturb each other.</summary>
-internal sealed class Phases(
+internal sealed partial class Phases(
     BenchSettings settings, string repo, ManagementApiSink sink, Uri connectionUrl, AWSCredentials credentials, Report report, BareWorker bareWorker)
 {
     private const string Secret = "bench-integration-secret";
