@@ -62,13 +62,13 @@ public sealed class ResumingClient(string name, Uri url) : IAsyncDisposable
         lock (_gate) return _rooms[room];
     }
 
-    /// <summary>Opens the first connection.</summary>
+    /// <summary>Opens the first connection, as patient as a reconnect: on a loaded machine an upgrade may take its time.</summary>
     public async Task ConnectAsync()
     {
         await _turn.WaitAsync();
         try
         {
-            await OpenAsync();
+            await ReconnectOnTurnAsync();
         }
         finally
         {
