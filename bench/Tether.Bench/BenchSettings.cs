@@ -21,7 +21,8 @@ internal sealed record BenchSettings(
     int ClusterConnections,
     int ClusterSilos,
     int? ClusterShardThreshold,
-    int? ClusterInitialShards)
+    int? ClusterInitialShards,
+    int HistoryBroadcast)
 {
     public const int RoomSize = 10;
 
@@ -60,7 +61,8 @@ internal sealed record BenchSettings(
             Int("--cluster-silos", 3),
             // Smoke: a small room must still be sharded (production threshold 1,000).
             Value("--cluster-shard-threshold") is { } threshold ? int.Parse(threshold, CultureInfo.InvariantCulture) : smoke ? 100 : null,
-            Value("--cluster-initial-shards") is { } shards ? int.Parse(shards, CultureInfo.InvariantCulture) : null);
+            Value("--cluster-initial-shards") is { } shards ? int.Parse(shards, CultureInfo.InvariantCulture) : null,
+            Int("--history-broadcast", smoke ? 500 : 10_000));
     }
 
     /// <summary>Whether a phase runs (<c>--only broadcast,seed</c> picks some; the default is all).</summary>
@@ -73,6 +75,7 @@ internal sealed record BenchSettings(
         $"cluster {ClusterConnections} connections over {ClusterSilos} silos" +
         (ClusterShardThreshold is { } t ? $", shard threshold {t}" : "") +
         (ClusterInitialShards is { } i ? $", {i} initial shards" : "") +
+        $", history on/off with a broadcast to {HistoryBroadcast}" +
         (Smoke ? " (smoke)" : "");
 
     public static string FindRepositoryRoot()

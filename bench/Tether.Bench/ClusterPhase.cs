@@ -14,7 +14,8 @@ namespace Tether.Bench;
 /// recipient did not get exactly one post.
 /// </summary>
 internal sealed class ClusterPhase(
-    BenchSettings settings, string repo, ManagementApiSink sink, Uri connectionUrl, AWSCredentials credentials, Report report)
+    BenchSettings settings, string repo, ManagementApiSink sink, Uri connectionUrl, AWSCredentials credentials, Report report,
+    IReadOnlyDictionary<string, string>? overrides = null)
 {
     private const string Secret = "bench-integration-secret";
     private const string ApiKey = "bench-management-key";
@@ -236,7 +237,7 @@ internal sealed class ClusterPhase(
         return null;
     }
 
-    private static async Task WaitForActiveSilosAsync(NodeProcess api, int count)
+    internal static async Task WaitForActiveSilosAsync(NodeProcess api, int count)
     {
         var wanted = $"{count} active silo(s)";
         var deadline = Stopwatch.GetTimestamp() + (long)(StartTimeout.TotalSeconds * Stopwatch.Frequency);
@@ -275,12 +276,20 @@ internal sealed class ClusterPhase(
         ["Logging__LogLevel__Default"] = "Warning",
     };
 
-    private async Task<Silo> StartSiloAsync(string name, string redis)
+    /// <summary>The shared settings with the caller's overrides (another phase's variant, e.g. history off).</summary>
+    private Dictionary<string, string> SettingsFor(string redis)
+    {
+        var environment = Common(redis);
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string>()) environment[key] = value;
+        return environment;
+    }
+
+    internal async Task<Silo> StartSiloAsync(string name, string redis)
     {
         var bin = Path.Combine(repo, "src", "Silo", "bin", settings.Configuration, "net10.0");
         var http = FreePort.Next();
         var siloPort = FreePort.Next();
-        var environment = Common(redis);
+        var environment = SettingsFor(redis);
         environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{http}";
         environment["Orleans__Endpoints__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture);
         environment["Orleans__Endpoints__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture);
@@ -303,11 +312,11 @@ internal sealed class ClusterPhase(
         return new Silo(name, process, siloPort);
     }
 
-    private Task<NodeProcess> StartApiAsync(string redis)
+    internal Task<NodeProcess> StartApiAsync(string redis)
     {
         var bin = Path.Combine(repo, "src", "Api", "bin", settings.Configuration, "net10.0");
         var port = FreePort.Next();
-        var environment = Common(redis);
+        var environment = SettingsFor(redis);
         environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         environment["Integration__Secrets__0"] = Secret;
         environment["LocalGateway__Enabled"] = "false";
@@ -315,7 +324,7 @@ internal sealed class ClusterPhase(
             .ReadyAsync("/health/live", StartTimeout);
     }
 
-    private sealed record Silo(string Name, NodeProcess Process, int SiloPort)
+    internal sealed record Silo(string Name, NodeProcess Process, int SiloPort)
     {
         public Uri BaseAddress => Process.BaseAddress;
     }

@@ -27,6 +27,7 @@ try
     if (settings.Runs("latency")) await phases.LatencyAsync();
     if (settings.Runs("memory")) await phases.MemoryAsync();
     if (settings.Runs("seed")) await phases.SeedAsync();
+    if (settings.Runs("history")) await phases.HistoryAsync();
     if (settings.Runs("cluster")) await new ClusterPhase(settings, repo, sink, connectionUrl, credentials, report).RunAsync();
 }
 finally
