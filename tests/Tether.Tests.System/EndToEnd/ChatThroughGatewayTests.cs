@@ -52,8 +52,10 @@ public sealed class ChatThroughGatewayTests(EndToEndFixture fixture)
         var aAlone = await a.SendForReplyAsync($$"""{"action":"sendmessage","room":"{{room}}","message":"anyone?","echo":false}""");
         await fixture.SettleAsync(a, b, outsider);
 
-        Assert.Equal($$"""{"type":"joined","room":"{{room}}","members":1}""", Json(aJoined));
-        Assert.Equal($$"""{"type":"joined","room":"{{room}}","members":2}""", Json(bJoined));
+        // A new room: one epoch for both joins, and no message yet (seq 0).
+        var epoch = aJoined["epoch"]!.GetValue<string>();
+        Assert.Equal($$"""{"type":"joined","room":"{{room}}","members":1,"epoch":"{{epoch}}","seq":0}""", Json(aJoined));
+        Assert.Equal($$"""{"type":"joined","room":"{{room}}","members":2,"epoch":"{{epoch}}","seq":0}""", Json(bJoined));
         Assert.Equal(("sent", 1), (aSent["type"]!.GetValue<string>(), aSent["recipients"]!.GetValue<int>()));
         Assert.Equal(("error", "not_in_room"), (outsiderRefused["type"]!.GetValue<string>(), outsiderRefused["code"]!.GetValue<string>()));
         Assert.Equal($$"""{"type":"left","room":"{{room}}"}""", Json(bLeft));
