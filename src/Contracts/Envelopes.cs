@@ -39,6 +39,28 @@ public static class Envelopes
             WriteNullable(writer, "user", user);
         });
 
+    /// <summary>
+    /// The same envelope with <c>"seq"</c> and <c>"epoch"</c> added as its last fields (contract §7). The message was
+    /// serialized once before its place in the stream was known; this appends to those bytes instead of rebuilding.
+    /// </summary>
+    public static OutboundMessage WithPosition(OutboundMessage message, long seq, string epoch)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(epoch);
+        var payload = message.Payload;
+        var end = Array.LastIndexOf(payload, (byte)'}');
+        if (end < 0) throw new ArgumentException("The payload is not a JSON object.", nameof(message));
+        var buffer = new ArrayBufferWriter<byte>(payload.Length + 48 + epoch.Length);
+        buffer.Write(payload.AsSpan(0, end));
+        buffer.Write(",\"seq\":"u8);
+        buffer.Write(System.Text.Encoding.ASCII.GetBytes(seq.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        buffer.Write(",\"epoch\":"u8);
+        buffer.Write(JsonSerializer.SerializeToUtf8Bytes(epoch));
+        buffer.Write("}"u8);
+        var bytes = buffer.WrittenSpan.ToArray();
+        return new OutboundMessage(message.Id, bytes, Sha256Hex(bytes));
+    }
+
     public static string Sha256Hex(ReadOnlySpan<byte> payload) =>
         Convert.ToHexStringLower(SHA256.HashData(payload));
 

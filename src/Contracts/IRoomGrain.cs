@@ -11,14 +11,31 @@ public interface IRoomGrain : IGrainWithStringKey
     /// <summary>Adds a member (idempotent) and returns the member count, or <see cref="Full"/> when the room is full.</summary>
     Task<int> Join(string connectionId, string? user);
 
+    /// <summary>
+    /// Adds a member like <see cref="Join"/> and says where the room's stream is. With <paramref name="since"/>, first
+    /// queues for this member alone, through the path the room's live posts to it take, every message after that
+    /// position (contract §7), so they arrive before any message accepted after the join.
+    /// </summary>
+    Task<RoomJoin> JoinFrom(string connectionId, string? user, StreamPosition? since);
+
     /// <summary>Removes a member (idempotent). Returns whether it was a member.</summary>
     Task<bool> Leave(string connectionId, string? user, bool notify);
 
     /// <summary>
-    /// Hands the message to the silo's dispatcher for every member (except <paramref name="exceptConnectionId"/>)
-    /// and returns without waiting for any delivery.
+    /// Gives the message the room's next seq, stores it in the history, hands it to the silo's dispatcher for every
+    /// member (except <paramref name="exceptConnectionId"/>) and returns without waiting for any delivery. A
+    /// <paramref name="requestId"/> the room accepted within 5 minutes returns that acceptance's receipt instead.
     /// </summary>
-    Task<PublishReceipt> Publish(OutboundMessage message, string? exceptConnectionId, bool trackDelivery);
+    Task<PublishReceipt> Publish(OutboundMessage message, string? exceptConnectionId, bool trackDelivery, string? requestId = null);
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> stored messages before seq <paramref name="before"/> (null: the latest), ascending,
+    /// at most <paramref name="maxBytes"/> of envelopes; <see cref="HistoryPage.More"/> when older ones were left out.
+    /// </summary>
+    Task<HistoryPage> History(long? before, int limit, int maxBytes);
+
+    /// <summary>Up to <paramref name="limit"/> stored messages after seq <paramref name="since"/>, ascending; <see cref="HistoryPage.More"/> when later ones follow.</summary>
+    Task<HistoryPage> Messages(long since, int limit);
 
     /// <summary>Waits for a tracked message's deliveries to finish. Interleaves: it only awaits local work.</summary>
     [AlwaysInterleave]

@@ -8,8 +8,11 @@ namespace Tether.Contracts;
 /// </summary>
 public interface IRoomShardGrain : IGrainWithStringKey
 {
-    /// <summary>Adds a member (idempotent); says whether it was new and how many members the shard now has.</summary>
-    Task<ShardChange> Add(string connectionId);
+    /// <summary>
+    /// Adds a member (idempotent); says whether it was new and how many members the shard now has. Then queues
+    /// <paramref name="replay"/> for it alone, in order, on the path its live posts take.
+    /// </summary>
+    Task<ShardChange> Add(string connectionId, IReadOnlyList<OutboundMessage>? replay = null);
 
     /// <summary>Removes a member (idempotent); says whether it was a member and how many members remain.</summary>
     Task<ShardChange> Remove(string connectionId);

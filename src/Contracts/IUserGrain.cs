@@ -9,8 +9,17 @@ public interface IUserGrain : IGrainWithStringKey
 
     Task RemoveConnection(string connectionId);
 
-    /// <summary>Hands the message to the dispatcher for each of the user's connections; returns their number.</summary>
+    /// <summary>
+    /// Gives the message the user's next seq, stores it, hands it to the dispatcher for each of the user's connections
+    /// and returns their number.
+    /// </summary>
     Task<int> Deliver(OutboundMessage message);
+
+    /// <summary>Like <see cref="Deliver"/>, with the receipt; a repeated <paramref name="requestId"/> gets the first one's.</summary>
+    Task<PublishReceipt> Publish(OutboundMessage message, string? requestId);
+
+    /// <summary>Queues for this connection alone every message of the user's stream after <paramref name="since"/>.</summary>
+    Task<StreamResume> CatchUp(string connectionId, StreamPosition since);
 
     [ReadOnly]
     Task<IReadOnlyList<string>> GetConnections();

@@ -40,10 +40,16 @@ public sealed record OutboundMessage(
     [property: Id(1)] byte[] Payload,
     [property: Id(2)] string PayloadSha256);
 
+/// <summary>
+/// A message accepted: its id, how many recipients it was queued for, and its place in the stream (null when the
+/// stream has none). A repeated <c>requestId</c> gets the first acceptance's receipt again.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("tether.PublishReceipt")]
 public sealed record PublishReceipt(
     [property: Id(0)] string MessageId,
-    [property: Id(1)] int Recipients);
+    [property: Id(1)] int Recipients,
+    [property: Id(2)] long? Seq = null,
+    [property: Id(3)] string? Epoch = null);
 
 /// <summary>How the deliveries of one message ended.</summary>
 [GenerateSerializer, Immutable, Alias("tether.DeliverySummary")]
@@ -90,3 +96,37 @@ public sealed record CloseResult(
     [property: Id(0)] bool Closed,
     [property: Id(1)] string Outcome,
     [property: Id(2)] int StatusCode);
+
+/// <summary>
+/// One stream's answer to a <c>since</c> position (or, with <paramref name="Error"/> set, why the room was refused).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("tether.StreamResume")]
+public sealed record StreamResume(
+    [property: Id(0)] bool Recovered,
+    [property: Id(1)] int Replayed,
+    [property: Id(2)] string Epoch,
+    [property: Id(3)] long Seq,
+    [property: Id(4)] string? Error = null)
+{
+    public static StreamResume Refused(string code) => new(false, 0, "", 0, code);
+}
+
+/// <summary>
+/// What a join did: the member count (or <see cref="IRoomGrain.Full"/>), the room's position when it took effect, and
+/// for a join with <c>since</c> whether it was recovered and how many messages were replayed.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("tether.RoomJoin")]
+public sealed record RoomJoin(
+    [property: Id(0)] int Members,
+    [property: Id(1)] string Epoch,
+    [property: Id(2)] long Seq,
+    [property: Id(3)] bool? Recovered,
+    [property: Id(4)] int? Replayed);
+
+/// <summary>A page of a stream's history: envelopes in ascending seq, and whether there are more beyond it.</summary>
+[GenerateSerializer, Immutable, Alias("tether.HistoryPage")]
+public sealed record HistoryPage(
+    [property: Id(0)] string Epoch,
+    [property: Id(1)] long Seq,
+    [property: Id(2)] IReadOnlyList<byte[]> Messages,
+    [property: Id(3)] bool More);

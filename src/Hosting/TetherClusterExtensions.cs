@@ -45,6 +45,9 @@ public static class TetherClusterExtensions
             o.DeleteStateOnClear = true;
         }));
         silo.UseRedisReminderService(o => o.ConfigurationOptions = redisOptions.Clone());
+        // History in Redis too, so an acknowledged message outlives the silo that accepted it.
+        silo.Services.AddKeyedSingleton<IConnectionMultiplexer>(RedisHistoryStore.ConnectionKey, (_, _) => ConnectionMultiplexer.Connect(redisOptions.Clone()));
+        silo.Services.AddSingleton<Grains.IHistoryStore, RedisHistoryStore>();
         return silo;
     }
 

@@ -33,6 +33,9 @@ public static class TetherSiloExtensions
         services.AddOptions<ManagementApiOptions>().Configure(o => ManagementApiOptions.Bind(configuration, o)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ManagementApiOptions>>(new ManagementApiOptionsValidator(endpointRequired: !localDefaults)));
         services.TryAddTimeProvider();
+        services.AddValidatedOptions<HistoryOptions, HistoryOptionsValidator>(configuration.GetSection(HistoryOptions.Section));
+        // The embedded default; the Redis cluster shape registers its own store first.
+        services.TryAddSingleton<IHistoryStore, InMemoryHistoryStore>();
         services.AddTetherMetrics();
         silo.AddActivityPropagation();
         silo.AddIncomingGrainCallFilter<GrainLogScopeFilter>();

@@ -11,11 +11,15 @@ namespace Tether.Api.Admin;
 /// <summary>Our own REST API for other services, under <c>/api</c> (docs/protocol.md); errors are ProblemDetails.</summary>
 internal static class AdminEndpoints
 {
+    private const int DefaultMessagesPage = 100;
+    private const int MaxMessagesPage = 1000;
+
     public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder app)
     {
         // Scripts call /api, browsers do not: no Basic login prompt here.
         var api = app.MapGroup("/api").WithTags("Admin").RequireApiKey(allowBasic: false);
         api.MapPost("/rooms/{room}/messages", SendToRoomAsync);
+        api.MapGet("/rooms/{room}/messages", GetMessagesAsync);
         api.MapGet("/rooms/{room}", GetRoomAsync);
         api.MapGet("/rooms/{room}/members", GetMembersAsync);
         api.MapPost("/connections/{id}/messages", SendToConnectionAsync);
@@ -39,7 +43,7 @@ internal static class AdminEndpoints
         var receipt = await grain.Publish(message!, exceptConnectionId: null, trackDelivery: wait == true);
         if (wait != true)
         {
-            return Results.Json(new JsonObject { ["id"] = receipt.MessageId, ["recipients"] = receipt.Recipients }, statusCode: 202);
+            return Results.Json(new JsonObject { ["id"] = receipt.MessageId, ["recipients"] = receipt.Recipients, ["seq"] = receipt.Seq, ["epoch"] = receipt.Epoch }, statusCode: 202);
         }
 
         var limit = options.Value.MaxWait;
@@ -50,11 +54,49 @@ internal static class AdminEndpoints
         {
             ["id"] = receipt.MessageId,
             ["recipients"] = receipt.Recipients,
+            ["seq"] = receipt.Seq,
+            ["epoch"] = receipt.Epoch,
             ["delivered"] = summary.Delivered,
             ["gone"] = summary.Gone,
             ["failed"] = summary.Failed,
             ["complete"] = summary.Complete,
         }, statusCode: summary.Complete ? 200 : 202);
+    }
+
+    /// <summary>
+    /// A page of the room's history after seq <c>since</c> (default 0), ascending. Query values are read as text, so a
+    /// negative, fractional or huge number is a 400 with our detail rather than the framework's binding failure.
+    /// </summary>
+    private static async Task<IResult> GetMessagesAsync(string room, HttpRequest request, IGrainFactory grains, IOptions<LimitOptions> limits)
+    {
+        room = SlashesFromRoute(room);
+        if (!limits.Value.IsValidRoomName(room)) return BadRoom(limits.Value);
+        if (QueryInteger(request, "since", 0, StreamPosition.MaxSeq, 0) is not { } since)
+        {
+            return Results.Problem(statusCode: 400, title: "Invalid since", detail: $"since is an integer from 0 to {StreamPosition.MaxSeq}.");
+        }
+        if (QueryInteger(request, "limit", 1, MaxMessagesPage, DefaultMessagesPage) is not { } limit)
+        {
+            return Results.Problem(statusCode: 400, title: "Invalid limit", detail: $"limit is an integer from 1 to {MaxMessagesPage}.");
+        }
+        var page = await grains.Room(room).Messages(since, (int)limit);
+        return Results.Json(new JsonObject
+        {
+            ["room"] = room,
+            ["epoch"] = page.Epoch,
+            ["seq"] = page.Seq,
+            ["items"] = Replies.Envelopes(page.Messages),
+            ["more"] = page.More,
+        });
+    }
+
+    /// <summary>An optional integer query value within bounds; null when present and not one.</summary>
+    private static long? QueryInteger(HttpRequest request, string name, long min, long max, long fallback)
+    {
+        var values = request.Query[name];
+        if (values.Count == 0) return fallback;
+        return values.Count == 1 && long.TryParse(values[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            && value >= min && value <= max ? value : null;
     }
 
     private static async Task<IResult> GetRoomAsync(string room, IGrainFactory grains, IOptions<LimitOptions> limits)
@@ -100,9 +142,9 @@ internal static class AdminEndpoints
         var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, limits.Value, time);
         if (problem is not null) return problem;
         metrics.MessageReceived("api", "user");
-        var recipients = await grains.User(user).Deliver(message!);
-        return recipients > 0
-            ? Results.Json(new JsonObject { ["id"] = message!.Id, ["recipients"] = recipients }, statusCode: 202)
+        var receipt = await grains.User(user).Publish(message!, requestId: null);
+        return receipt.Recipients > 0
+            ? Results.Json(new JsonObject { ["id"] = receipt.MessageId, ["recipients"] = receipt.Recipients, ["seq"] = receipt.Seq, ["epoch"] = receipt.Epoch }, statusCode: 202)
             : Results.Problem(statusCode: 404, title: "Unknown user", detail: $"User '{user}' has no connection.");
     }
 

@@ -10,6 +10,8 @@ namespace Tether.Api.Integration;
 /// </summary>
 internal static class ClientMessageParser
 {
+    public const int MaxRequestIdLength = 64;
+
     private static readonly JsonDocumentOptions InnerOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
 
     public static (ClientCommand? Command, BodyError? Error) Parse(JsonElement body, LimitOptions limits)
@@ -43,6 +45,13 @@ internal static class ClientMessageParser
 
     private static (ClientCommand?, BodyError?) ParseObject(JsonElement message, LimitOptions limits)
     {
+        if (!TryRequestId(message, out var requestId, out var requestIdError)) return (null, requestIdError);
+        var (command, error) = ParseAction(message, limits);
+        return requestId is null ? (command, error) : (command is null ? null : command with { RequestId = requestId }, error is null ? null : error with { RequestId = requestId });
+    }
+
+    private static (ClientCommand?, BodyError?) ParseAction(JsonElement message, LimitOptions limits)
+    {
         if (!TryString(message, "action", out var action, out var error)) return (null, error);
         if (!TryRoom(message, limits, out var room, out error)) return (null, error);
         if (!TryEcho(message, out var echo, out error)) return (null, error);
@@ -51,7 +60,14 @@ internal static class ClientMessageParser
         switch (action?.ToLowerInvariant())
         {
             case "joinroom":
-                return (new JoinRoom(room), null);
+                if (!TryPosition(message, "since", out var since, out error)) return (null, error);
+                return (new JoinRoom(room, since), null);
+            case "resume":
+                return ParseResume(message, limits);
+            case "history":
+                return ParseHistory(message, room);
+            case "ping":
+                return (new Ping(), null);
             case "leaveroom":
                 return room is null ? (null, Invalid("leaveroom needs a \"room\".")) : (new LeaveRoom(room), null);
             case "sendmessage":
@@ -66,7 +82,7 @@ internal static class ClientMessageParser
                     ? (new SendToRoom(null, payload.GetRawText(), echo), null)
                     : (null, Invalid(action is null
                         ? "The message has neither an \"action\" nor a \"message\"."
-                        : $"Unknown action '{Shorten(action)}' without a \"message\". Use joinroom, leaveroom, sendmessage or sendto."));
+                        : $"Unknown action '{Shorten(action)}' without a \"message\". Use joinroom, leaveroom, sendmessage, sendto, resume, history or ping."));
         }
     }
 
@@ -88,6 +104,87 @@ internal static class ClientMessageParser
             return (null, Invalid("\"user\" must be 1 to 256 characters, not only white space, without control characters."));
         }
         return (new SendDirect(connectionId, user, payload.GetRawText()), null);
+    }
+
+    private static (ClientCommand?, BodyError?) ParseResume(JsonElement message, LimitOptions limits)
+    {
+        var rooms = new Dictionary<string, StreamPosition>(StringComparer.Ordinal);
+        if (message.TryGetProperty("rooms", out var list) && list.ValueKind != JsonValueKind.Null)
+        {
+            if (list.ValueKind != JsonValueKind.Object) return (null, Invalid("\"rooms\" must be an object of room name → {\"epoch\",\"seq\"}."));
+            foreach (var entry in list.EnumerateObject())
+            {
+                if (!limits.IsValidRoomName(entry.Name)) return (null, new BodyError(400, "invalid_room", limits.RoomNameRule));
+                if (!TryPositionValue(entry.Value, $"rooms.{Shorten(entry.Name)}", out var position, out var error)) return (null, error);
+                rooms[entry.Name] = position!;
+                if (limits.MaxRoomsPerConnection > 0 && rooms.Count > limits.MaxRoomsPerConnection)
+                {
+                    return (null, new BodyError(400, "too_many_rooms", $"A connection may be in at most {limits.MaxRoomsPerConnection} rooms: resume names more."));
+                }
+            }
+        }
+        if (!TryPosition(message, "user", out var user, out var userError)) return (null, userError);
+        if (rooms.Count == 0 && user is null) return (null, Invalid("resume needs \"rooms\" or \"user\"."));
+        return (new ResumeStreams(rooms, user), null);
+    }
+
+    private static (ClientCommand?, BodyError?) ParseHistory(JsonElement message, string? room)
+    {
+        if (room is null) return (null, Invalid("history needs a \"room\"."));
+        if (!TryInteger(message, "limit", 1, HistoryQuery.MaxLimit, out var limit, out var error)) return (null, error);
+        if (!TryInteger(message, "before", 1, StreamPosition.MaxSeq, out var before, out error)) return (null, error);
+        return (new HistoryQuery(room, (int)(limit ?? HistoryQuery.DefaultLimit), before), null);
+    }
+
+    /// <summary>An optional <c>{"epoch":"E","seq":N}</c> field.</summary>
+    private static bool TryPosition(JsonElement message, string name, out StreamPosition? position, out BodyError? error)
+    {
+        position = null;
+        error = null;
+        return !message.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null || TryPositionValue(element, name, out position, out error);
+    }
+
+    /// <summary><c>{"epoch":"E","seq":N}</c>, with an epoch of 1 to 32 characters and a seq from 0 to 2^53 - 1.</summary>
+    private static bool TryPositionValue(JsonElement element, string name, out StreamPosition? position, out BodyError? error)
+    {
+        position = null;
+        error = null;
+        var rule = $"\"{name}\" must be {{\"epoch\": 1 to {StreamPosition.MaxEpochLength} characters, \"seq\": an integer from 0 to {StreamPosition.MaxSeq}}}.";
+        if (element.ValueKind != JsonValueKind.Object
+            || !element.TryGetProperty("epoch", out var epoch) || epoch.ValueKind != JsonValueKind.String
+            || !JsonBody.TryGetText(epoch, out var epochText) || epochText.Length is 0 or > StreamPosition.MaxEpochLength
+            || !element.TryGetProperty("seq", out var seq) || seq.ValueKind != JsonValueKind.Number
+            || !seq.TryGetInt64(out var number) || number is < 0 or > StreamPosition.MaxSeq)
+        {
+            error = Invalid(rule);
+            return false;
+        }
+        position = new StreamPosition(epochText, number);
+        return true;
+    }
+
+    private static bool TryInteger(JsonElement message, string name, long min, long max, out long? value, out BodyError? error)
+    {
+        value = null;
+        error = null;
+        if (!message.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null) return true;
+        if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt64(out var number) || number < min || number > max)
+        {
+            error = Invalid($"\"{name}\" must be an integer from {min} to {max}.");
+            return false;
+        }
+        value = number;
+        return true;
+    }
+
+    /// <summary><c>requestId</c>: 1 to 64 visible ASCII characters (contract §7).</summary>
+    private static bool TryRequestId(JsonElement message, out string? requestId, out BodyError? error)
+    {
+        if (!TryString(message, "requestId", out requestId, out error)) return false;
+        if (requestId is null || (requestId.Length is >= 1 and <= MaxRequestIdLength && requestId.All(c => c is >= '!' and <= '~'))) return true;
+        requestId = null;
+        error = Invalid($"\"requestId\" must be 1 to {MaxRequestIdLength} visible ASCII characters.");
+        return false;
     }
 
     private static bool TryString(JsonElement message, string name, out string? value, out BodyError? error)

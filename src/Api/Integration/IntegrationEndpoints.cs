@@ -118,7 +118,7 @@ internal static class IntegrationEndpoints
             if (invalid is not null) return Replies.Error(invalid);
 
             var reply = await grains.Connection(connectionId).Handle(command!);
-            return Replies.From(reply);
+            return Replies.From(reply, command!.RequestId);
         }
     }
 

@@ -116,4 +116,8 @@ internal static class JsonBody
 }
 
 /// <summary>A refused request: HTTP status, snake_case code and a human message (the error reply of docs/protocol.md).</summary>
-internal sealed record BodyError(int Status, string Code, string Message);
+internal sealed record BodyError(int Status, string Code, string Message)
+{
+    /// <summary>The client's <c>requestId</c> when it was valid: an error reply echoes it too.</summary>
+    public string? RequestId { get; init; }
+}

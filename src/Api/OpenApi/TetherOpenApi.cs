@@ -159,8 +159,10 @@ internal static class TetherOpenApi
         ["POST /disconnect"] = Disconnect,
         ["POST /handle-event"] = new(
             "$default and custom routes: handle a client message",
-            "Joins, leaves, sends to a room, to a connection or to a user's connections. Anything else carrying a \"message\" " +
-            "goes to the default room. The reply reaches the sender only on a two-way route.",
+            "Joins (optionally from a position: since), leaves, sends to a room, to a connection or to a user's connections, " +
+            "resumes, reads a room's history, answers ping. Anything else carrying a \"message\" goes to the default room. " +
+            "A \"requestId\" is echoed in the reply and makes a send idempotent for 5 minutes. The reply reaches the sender " +
+            "only on a two-way route.",
             Obj("Message integration body.", new()
             {
                 ["connection_id"] = Str(ConnectionIdText),
@@ -174,8 +176,8 @@ internal static class TetherOpenApi
                 ["message_id"] = Str("$context.messageId (optional)."),
             }, "connection_id"),
             With(IntegrationErrors,
-                ("200", "{\"type\":\"joined\"|\"left\"|\"sent\",…} for the sender."),
-                ("403", "not_in_room: join the room before sending to it."),
+                ("200", "{\"type\":\"joined\"|\"left\"|\"sent\"|\"resumed\"|\"history\"|\"pong\",…} for the sender."),
+                ("403", "not_in_room: join the room before sending to it or reading its history."),
                 ("404", "unknown_connection or recipient_not_found."),
                 ("409", "not_in_room: leaving a room the connection is not in."))),
         ["POST /api/rooms/{room}/messages"] = new(
@@ -184,9 +186,14 @@ internal static class TetherOpenApi
             "every delivery has ended, with counts per outcome.",
             MessageBody,
             With(AdminErrors,
-                ("202", "{\"id\",\"recipients\"} — queued; or with wait=true, not finished within the timeout (\"complete\":false)."),
-                ("200", "With wait=true: {\"id\",\"recipients\",\"delivered\",\"gone\",\"failed\",\"complete\":true}."),
+                ("202", "{\"id\",\"recipients\",\"seq\",\"epoch\"} — stored and queued; or with wait=true, not finished within the timeout (\"complete\":false)."),
+                ("200", "With wait=true: {\"id\",\"recipients\",\"seq\",\"epoch\",\"delivered\",\"gone\",\"failed\",\"complete\":true}."),
                 ("413", "message_too_large: over API Gateway's 128 KiB with the envelope."))),
+        ["GET /api/rooms/{room}/messages"] = new(
+            "Read a room's history (paged by seq)",
+            "Stored messages with seq > ?since= (default 0), ascending, at most ?limit= (1 to 1000, default 100); pass the " +
+            "last item's seq as since for the next page while \"more\" is true.",
+            null, With(AdminErrors, ("200", "{\"room\",\"epoch\",\"seq\",\"items\":[envelopes],\"more\"}"))),
         ["GET /api/rooms/{room}"] = new(
             "Count a room's members", "Answers {\"room\",\"members\":N}; an unknown room has 0 members.", null,
             With(AdminErrors, ("200", "{\"room\",\"members\"}"))),
@@ -199,7 +206,7 @@ internal static class TetherOpenApi
             With(AdminErrors, ("202", "{\"id\",\"recipients\":1}"), ("404", "No such connection."), ("413", "message_too_large."))),
         ["POST /api/users/{user}/messages"] = new(
             "Send a message to every connection of a user", "Delivers to each of the user's current connections.", MessageBody,
-            With(AdminErrors, ("202", "{\"id\",\"recipients\"}"), ("404", "The user has no connection."), ("413", "message_too_large."))),
+            With(AdminErrors, ("202", "{\"id\",\"recipients\",\"seq\",\"epoch\"}"), ("404", "The user has no connection."), ("413", "message_too_large."))),
         ["GET /api/connections/{id}"] = new(
             "Describe a connection", "What Tether knows about it: user, rooms, connectedAt, sourceIp, userAgent.", null,
             With(AdminErrors, ("200", "{\"connectionId\",\"user\",\"rooms\",\"connectedAt\",\"sourceIp\",\"userAgent\"}"), ("404", "No such connection."))),

@@ -26,6 +26,9 @@ public sealed partial class ConnectionGrain(
 
     /// <summary>How long a leaving activation waits for its last direct posts (a post with retries normally ends far sooner).</summary>
     private static readonly TimeSpan LeavingPostsTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Envelope bytes a <c>history</c> reply carries at most: under API Gateway's 128 KiB with room for the rest.</summary>
+    internal const int HistoryReplyBudget = 120 * 1024;
     // Messages-per-second token bucket. It lives here because every message of a connection passes through this one
     // activation in the cluster, whichever API node API Gateway called: a per-node limiter would multiply the limit
     // by the number of nodes. Not persisted: a reactivated grain starts with a full bucket.
@@ -170,10 +173,13 @@ public sealed partial class ConnectionGrain(
         }
         return command switch
         {
-            JoinRoom join => JoinAsync(join.Room),
+            JoinRoom join => JoinAsync(join.Room, join.Since),
             LeaveRoom leave => LeaveAsync(leave.Room),
             SendToRoom send => SendToRoomAsync(send),
             SendDirect direct => SendDirectAsync(direct),
+            ResumeStreams resume => ResumeAsync(resume),
+            HistoryQuery query => HistoryAsync(query),
+            Ping => Task.FromResult<ClientReply>(new Pong(time.GetUtcNow())),
             _ => Task.FromResult<ClientReply>(new ErrorReply(400, "invalid_message", "Unsupported message.")),
         };
     }
@@ -201,7 +207,7 @@ public sealed partial class ConnectionGrain(
         return new CloseResult(closed, result.Outcome.ToString(), result.StatusCode);
     }
 
-    private async Task<ClientReply> JoinAsync(string? requested)
+    private async Task<ClientReply> JoinAsync(string? requested, StreamPosition? since = null)
     {
         if ((requested ?? _rooms.DefaultRoom) is not { } name)
         {
@@ -215,8 +221,8 @@ public sealed partial class ConnectionGrain(
             return new ErrorReply(403, "too_many_rooms", $"A connection may be in at most {_limits.MaxRoomsPerConnection} rooms; leave one first.");
         }
         if (added) await state.WriteStateAsync();
-        var members = await Room(name).Join(Id, State.User);
-        if (members == IRoomGrain.Full)
+        var join = await Room(name).JoinFrom(Id, State.User, since);
+        if (join.Members == IRoomGrain.Full)
         {
             if (added)
             {
@@ -225,7 +231,41 @@ public sealed partial class ConnectionGrain(
             }
             return new ErrorReply(403, "room_full", $"Room '{name}' has reached its limit of {_limits.MaxMembersPerRoom} members.");
         }
-        return new Joined(name, members);
+        return new Joined(name, join.Members, join.Epoch, join.Seq, join.Recovered, join.Replayed);
+    }
+
+    /// <summary>
+    /// Joins each room from its position, one after the other (each join writes this connection's state), then catches
+    /// up the user's stream. A room refused is an error entry; the others go on.
+    /// </summary>
+    private async Task<ClientReply> ResumeAsync(ResumeStreams resume)
+    {
+        var rooms = new Dictionary<string, StreamResume>(StringComparer.Ordinal);
+        foreach (var (name, since) in resume.Rooms)
+        {
+            rooms[name] = await JoinAsync(name, since) switch
+            {
+                Joined joined => new StreamResume(joined.Recovered ?? false, joined.Replayed ?? 0, joined.Epoch ?? "", joined.Seq),
+                ErrorReply error => StreamResume.Refused(error.Code),
+                var other => throw new InvalidOperationException($"Unexpected join reply {other.GetType().Name}."),
+            };
+        }
+        StreamResume? user = null;
+        if (resume.User is { } userSince)
+        {
+            user = State.User is { } id ? await GrainFactory.User(id).CatchUp(Id, userSince) : StreamResume.Refused("no_user");
+        }
+        return new Resumed(rooms, user);
+    }
+
+    private async Task<ClientReply> HistoryAsync(HistoryQuery query)
+    {
+        if (!State.Rooms.Contains(query.Room))
+        {
+            return new ErrorReply(403, "not_in_room", $"Join room '{query.Room}' before asking for its history.");
+        }
+        var page = await Room(query.Room).History(query.Before, query.Limit, HistoryReplyBudget);
+        return new HistoryReply(query.Room, page.Epoch, page.Messages, page.More);
     }
 
     private async Task<ClientReply> LeaveAsync(string name)
@@ -255,8 +295,8 @@ public sealed partial class ConnectionGrain(
         var message = Envelopes.Message(Envelopes.NewMessageId(), name, Id, State.User, send.MessageJson, time.GetUtcNow());
         if (TooLarge(message) is { } tooLarge) return tooLarge;
         metrics.MessageReceived("client", "room");
-        var receipt = await Room(name).Publish(message, send.Echo ? null : Id, trackDelivery: false);
-        return new Sent(name, receipt.MessageId, receipt.Recipients);
+        var receipt = await Room(name).Publish(message, send.Echo ? null : Id, trackDelivery: false, send.RequestId);
+        return new Sent(name, receipt.MessageId, receipt.Recipients, Seq: receipt.Seq, Epoch: receipt.Epoch);
     }
 
     private async Task<ClientReply> SendDirectAsync(SendDirect direct)
@@ -266,6 +306,7 @@ public sealed partial class ConnectionGrain(
         metrics.MessageReceived("client", direct.ConnectionId is not null ? "connection" : "user");
 
         int recipients;
+        PublishReceipt? receipt = null;
         if (direct.ConnectionId is { } target)
         {
             recipients = target == Id
@@ -274,7 +315,8 @@ public sealed partial class ConnectionGrain(
         }
         else
         {
-            recipients = await GrainFactory.User(direct.User!).Deliver(message);
+            receipt = await GrainFactory.User(direct.User!).Publish(message, direct.RequestId);
+            recipients = receipt.Recipients;
         }
 
         if (recipients == 0)
@@ -283,7 +325,7 @@ public sealed partial class ConnectionGrain(
                 ? $"No connection '{direct.ConnectionId}' is connected."
                 : $"User '{direct.User}' has no connection.");
         }
-        return new Sent(Room: null, message.Id, recipients, direct.ConnectionId, direct.User);
+        return new Sent(Room: null, receipt?.MessageId ?? message.Id, recipients, direct.ConnectionId, direct.User, receipt?.Seq, receipt?.Epoch);
     }
 
     /// <summary>Leaves every room and the user, then forgets the state. Returns whether there was anything to remove.</summary>

@@ -18,9 +18,14 @@ public sealed class RoomGrain(
     [PersistentState("room", TetherStorage.Name)] IPersistentState<RoomState> state,
     IDeliveryDispatcher dispatcher,
     IOptions<RoomOptions> roomOptions,
-    IOptions<LimitOptions> limitOptions) : Grain, IRoomGrain
+    IOptions<LimitOptions> limitOptions,
+    IHistoryStore history,
+    IOptions<HistoryOptions> historyOptions,
+    TimeProvider time) : Grain, IRoomGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
+    // Seq, epoch and history of the room's messages; their posts run under the gate, shared.
+    private MessageStream _stream = null!;
     private readonly RoomGate _gate = new();
     // The posts this room queued itself while it was small: its shards wait for them before posting.
     private Outbox _outbox = null!;
@@ -33,29 +38,41 @@ public sealed class RoomGrain(
         _outbox = Outbox.ForRoom(dispatcher, Name);
         var room = new RoomContext(Name, state, GrainFactory, _gate, _outbox, _options, limitOptions.Value.MaxMembersPerRoom);
         _members = await RoomMembership.RestoreAsync(room);
+        _stream = new MessageStream(HistoryStreams.Room(Name), history, historyOptions.Value, time, PostAsync, _gate);
+        await _stream.OpenAsync();
     }
 
-    public async Task<int> Join(string connectionId, string? user)
+    public async Task<int> Join(string connectionId, string? user) => (await JoinFrom(connectionId, user, since: null)).Members;
+
+    public async Task<RoomJoin> JoinFrom(string connectionId, string? user, StreamPosition? since)
     {
         while (true)
         {
             var members = _members;
             MemberAdded added;
-            using (await _gate.EnterAsync(exclusive: members.ChangesRunAlone))
+            StreamResume? resume = null;
+            string epoch;
+            long seq;
+            // A join with since runs alone even in a sharded room: no post may fall between the replay and the add.
+            using (await _gate.EnterAsync(exclusive: members.ChangesRunAlone || since is not null))
             {
                 // The room moved to shards while this join waited: join those.
                 if (members != _members) continue;
-                added = await members.AddAsync(connectionId);
+                IReadOnlyList<OutboundMessage> replay = [];
+                if (since is not null) (resume, replay) = await _stream.ReplayFromAsync(since);
+                added = await members.AddAsync(connectionId, replay);
                 if (added.Successor is { } successor)
                 {
                     _members = successor;
                     continue;
                 }
-                if (added.Count == IRoomGrain.Full) return IRoomGrain.Full;
+                epoch = _stream.Epoch;
+                seq = _stream.Posted;
+                if (added.Count == IRoomGrain.Full) return new RoomJoin(IRoomGrain.Full, epoch, seq, null, null);
                 if (added.Added) await AnnounceAsync("join", connectionId, user);
             }
             await members.FollowUpAsync(added);
-            return added.Count;
+            return new RoomJoin(added.Count, epoch, seq, resume?.Recovered, resume?.Replayed);
         }
     }
 
@@ -74,15 +91,47 @@ public sealed class RoomGrain(
         }
     }
 
-    public async Task<PublishReceipt> Publish(OutboundMessage message, string? exceptConnectionId, bool trackDelivery)
+    public async Task<PublishReceipt> Publish(OutboundMessage message, string? exceptConnectionId, bool trackDelivery, string? requestId = null)
     {
         // Once per message, before the gate (joins and leaves are not held while this sender is slowed). A sharded
         // room's posts are queued by its shards, on their silos; this silo's queue stands in for them.
         await _outbox.AdmitAsync();
-        using (await _gate.SharedAsync())
+        var expected = Math.Max(0, _members.Count - (exceptConnectionId is null ? 0 : 1));
+        return await _stream.AcceptAsync(message, exceptConnectionId, trackDelivery, requestId, expected);
+    }
+
+    /// <summary>Posts a group of accepted messages in seq order (the stream holds the gate, shared, meanwhile).</summary>
+    private async Task<int[]> PostAsync(IReadOnlyList<Sequenced> group)
+    {
+        // Every post is issued before any is awaited: a sharded room's shards get the group in order without a
+        // round trip per message.
+        var posts = new Task<int>[group.Count];
+        for (var i = 0; i < group.Count; i++) posts[i] = _members.PublishAsync(group[i].Message, group[i].Except, group[i].Track).AsTask();
+        return await Task.WhenAll(posts);
+    }
+
+    public async Task<HistoryPage> History(long? before, int limit, int maxBytes)
+    {
+        var upTo = Math.Min(before is { } b ? b - 1 : long.MaxValue, _stream.Posted);
+        // One more than asked, to know whether older ones remain.
+        var entries = await _stream.ReadAsync(Math.Max(0, upTo - limit - 1), upTo, limit + 1);
+        var more = entries.Count > limit;
+        var page = entries.Skip(Math.Max(0, entries.Count - limit)).ToList();
+        var bytes = page.Sum(e => (long)e.Payload.Length + 1);
+        while (page.Count > 0 && bytes > maxBytes)
         {
-            return new PublishReceipt(message.Id, await _members.PublishAsync(message, exceptConnectionId, trackDelivery));
+            bytes -= page[0].Payload.Length + 1;
+            page.RemoveAt(0);
+            more = true;
         }
+        return new HistoryPage(_stream.Epoch, _stream.Posted, [.. page.Select(e => e.Payload)], more);
+    }
+
+    public async Task<HistoryPage> Messages(long since, int limit)
+    {
+        var entries = await _stream.ReadAsync(since, long.MaxValue, limit);
+        var last = entries.Count > 0 ? entries[^1].Seq : since;
+        return new HistoryPage(_stream.Epoch, _stream.Posted, [.. entries.Select(e => e.Payload)], last < _stream.Posted && entries.Count == limit);
     }
 
     public async Task<DeliverySummary> AwaitDelivery(string messageId, TimeSpan timeout)

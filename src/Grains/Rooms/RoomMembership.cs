@@ -15,8 +15,11 @@ internal abstract class RoomMembership
 
     public abstract int Count { get; }
 
-    /// <summary>Adds a member (idempotent) unless the room is full, or hands the room to its successor.</summary>
-    public abstract Task<MemberAdded> AddAsync(string connectionId);
+    /// <summary>
+    /// Adds a member (idempotent) unless the room is full, or hands the room to its successor. Once it is a member,
+    /// queues <paramref name="replay"/> for it alone, in order, where its live posts are queued.
+    /// </summary>
+    public abstract Task<MemberAdded> AddAsync(string connectionId, IReadOnlyList<OutboundMessage> replay);
 
     /// <summary>
     /// What an add left to do once the room's gate is released: splitting <see cref="MemberAdded.OverfullShard"/>,

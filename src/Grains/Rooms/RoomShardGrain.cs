@@ -55,11 +55,13 @@ public sealed partial class RoomShardGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<ShardChange> Add(string connectionId)
+    public async Task<ShardChange> Add(string connectionId, IReadOnlyList<OutboundMessage>? replay = null)
     {
-        if (!Members.Add(connectionId)) return new ShardChange(false, Members.Count);
-        await state.WriteStateAsync();
-        return new ShardChange(true, Members.Count);
+        var added = Members.Add(connectionId);
+        if (added) await state.WriteStateAsync();
+        // Behind whatever this shard holds for a hand-over, like any live post to the member.
+        foreach (var message in replay ?? []) await PostAsync(message, [connectionId], trackDelivery: false);
+        return new ShardChange(added, Members.Count);
     }
 
     public async Task<ShardChange> Remove(string connectionId)
@@ -143,9 +145,11 @@ public sealed partial class RoomShardGrain(
     public Task<IReadOnlyList<string>> MembersFor(int index, int depth) =>
         Task.FromResult<IReadOnlyList<string>>([.. Members.Where(m => RoomShards.Owns(RoomShards.Hash(m), index, depth))]);
 
-    public async Task<int> Publish(OutboundMessage message, string? exceptConnectionId, bool trackDelivery)
+    public Task<int> Publish(OutboundMessage message, string? exceptConnectionId, bool trackDelivery) =>
+        PostAsync(message, exceptConnectionId is null ? Members : Members.Where(m => m != exceptConnectionId), trackDelivery);
+
+    private async Task<int> PostAsync(OutboundMessage message, IEnumerable<string> recipients, bool trackDelivery)
     {
-        var recipients = exceptConnectionId is null ? Members : Members.Where(m => m != exceptConnectionId);
         if (!Holding) return Dispatch(message, recipients, trackDelivery);
 
         // A snapshot: members may join or leave before the hand-over passes, and the dispatcher would copy anyway.

@@ -30,7 +30,7 @@ internal sealed class ShardedRoomMembership(RoomContext room, int count) : RoomM
         return new ShardedRoomMembership(room, counts.Sum());
     }
 
-    public override async Task<MemberAdded> AddAsync(string connectionId)
+    public override async Task<MemberAdded> AddAsync(string connectionId, IReadOnlyList<OutboundMessage> replay)
     {
         var index = ShardOf(connectionId);
         ShardChange change;
@@ -41,7 +41,7 @@ internal sealed class ShardedRoomMembership(RoomContext room, int count) : RoomM
             {
                 return MemberAdded.Full;
             }
-            change = await room.Shard(index).Add(connectionId);
+            change = await room.Shard(index).Add(connectionId, replay.Count == 0 ? null : replay);
         }
         finally
         {

@@ -14,14 +14,20 @@ internal sealed class SmallRoomMembership(RoomContext room) : RoomMembership
 
     public override int Count => Members.Count;
 
-    public override async Task<MemberAdded> AddAsync(string connectionId)
+    public override async Task<MemberAdded> AddAsync(string connectionId, IReadOnlyList<OutboundMessage> replay)
     {
-        if (Members.Contains(connectionId)) return new MemberAdded(Members.Count, Added: false);
-        if (room.MaxMembers > 0 && Members.Count >= room.MaxMembers) return MemberAdded.Full;
-        if (Members.Count >= room.Options.ShardThreshold) return new MemberAdded(Members.Count, Added: false, Successor: await ShardAsync());
-        Members.Add(connectionId);
-        await room.State.WriteStateAsync();
-        return new MemberAdded(Members.Count, Added: true);
+        var added = false;
+        if (!Members.Contains(connectionId))
+        {
+            if (room.MaxMembers > 0 && Members.Count >= room.MaxMembers) return MemberAdded.Full;
+            if (Members.Count >= room.Options.ShardThreshold) return new MemberAdded(Members.Count, Added: false, Successor: await ShardAsync());
+            Members.Add(connectionId);
+            await room.State.WriteStateAsync();
+            added = true;
+        }
+        // The room's own stream: the dispatcher keeps these ahead of the room's next posts to this member.
+        foreach (var message in replay) room.Outbox.Post(message, [connectionId]);
+        return new MemberAdded(Members.Count, Added: added);
     }
 
     public override Task FollowUpAsync(MemberAdded added) => Task.CompletedTask;

@@ -1,15 +1,24 @@
+using Microsoft.Extensions.Options;
 using Tether.Contracts;
 
 namespace Tether.Grains;
 
+/// <summary>A user's connections, and the user's message stream (seq, epoch, history: contract §7).</summary>
 [GrainType(TetherGrainTypes.User)]
 public sealed class UserGrain(
     [PersistentState("user", TetherStorage.Name)] IPersistentState<UserState> state,
-    IDeliveryDispatcher dispatcher) : Grain, IUserGrain
+    IDeliveryDispatcher dispatcher,
+    IHistoryStore history,
+    IOptions<HistoryOptions> historyOptions,
+    TimeProvider time) : Grain, IUserGrain
 {
     private readonly Outbox _direct = Outbox.Direct(dispatcher);
+    private MessageStream? _stream;
 
     private HashSet<string> Connections => state.State.Connections;
+
+    // Opened at the first message or resume: most users never get a message, and need no history round trip.
+    private MessageStream Stream => _stream ??= new MessageStream(HistoryStreams.User(this.GetPrimaryKeyString()), history, historyOptions.Value, time, PostAsync);
 
     public async Task AddConnection(string connectionId)
     {
@@ -29,8 +38,30 @@ public sealed class UserGrain(
         }
     }
 
-    public async Task<int> Deliver(OutboundMessage message) => await _direct.AdmitAndPostAsync(message, Connections);
+    public async Task<int> Deliver(OutboundMessage message) => (await Publish(message, requestId: null)).Recipients;
+
+    public Task<PublishReceipt> Publish(OutboundMessage message, string? requestId)
+    {
+        // No connection, no stream message: the sender hears there is nobody, as before there were streams.
+        if (Connections.Count == 0) return Task.FromResult(new PublishReceipt(message.Id, 0));
+        return Stream.AcceptAsync(message, except: null, track: false, requestId, Connections.Count);
+    }
+
+    public async Task<StreamResume> CatchUp(string connectionId, StreamPosition since)
+    {
+        var (resume, replay) = await Stream.ReplayFromAsync(since);
+        // The user's own outbox: the dispatcher keeps these ahead of the user's next posts to this connection.
+        foreach (var message in replay) await _direct.AdmitAndPostAsync(message, [connectionId]);
+        return resume;
+    }
 
     public Task<IReadOnlyList<string>> GetConnections() =>
         Task.FromResult<IReadOnlyList<string>>([.. Connections.Order(StringComparer.Ordinal)]);
+
+    private async Task<int[]> PostAsync(IReadOnlyList<Sequenced> group)
+    {
+        var counts = new int[group.Count];
+        for (var i = 0; i < group.Count; i++) counts[i] = await _direct.AdmitAndPostAsync(group[i].Message, Connections);
+        return counts;
+    }
 }
