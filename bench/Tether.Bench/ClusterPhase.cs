@@ -41,7 +41,7 @@ internal sealed class ClusterPhase(
             api = await StartApiAsync(redis.ConnectionString);
             await WaitForActiveSilosAsync(api, silos.Count);
             Report.Line($"cluster: {redis.Description}, {silos.Count} silos and the API up after {Stopwatch.GetElapsedTime(started).TotalSeconds:0} s");
-            await MeasureAsync(api, silos);
+            await MeasureAsync(api, silos, redis.ConnectionString);
         }
         catch
         {
@@ -56,16 +56,25 @@ internal sealed class ClusterPhase(
         }
     }
 
-    private async Task MeasureAsync(NodeProcess api, List<Silo> silos)
+    private async Task MeasureAsync(NodeProcess api, List<Silo> silos, string redisConnection)
     {
         using var driver = new IntegrationDriver(api.BaseAddress, Secret);
         var n = settings.ClusterConnections;
         var ids = ConnectionIdMaker.Make(BigRoom, n);
+        var commandsBefore = await RedisCommandCounts.ReadAsync(redisConnection);
         var registering = Stopwatch.GetTimestamp();
         await driver.ConnectAllAsync(ids, _ => BigRoom);
         var registration = Stopwatch.GetElapsedTime(registering);
         report.Row($"cluster: register {n:N0} connections into one room", $"{Report.Number(n / registration.TotalSeconds)} /s",
             $"{registration.TotalSeconds:0.0} s through the API, {silos.Count} silos, Redis storage");
+        // The sweep index groups its writes within 2 s: let them land before counting.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var commandsAfter = await RedisCommandCounts.ReadAsync(redisConnection);
+        var (perConnect, breakdown) = RedisCommandCounts.PerUnit(commandsBefore, commandsAfter, n);
+        report.Row("cluster: Redis commands per /connect (with its room join)", $"{perConnect:0.00}",
+            $"{breakdown}; commands run inside a script (evalsha) count too; background traffic (membership reads) included");
+        report.Row("cluster: bytes sent to Redis per /connect", $"{RedisCommandCounts.BytesInPerUnit(commandsBefore, commandsAfter, n):N0} B",
+            "grows with the room while a join rewrites the shard's (or small room's) whole member list");
         var members = (await driver.GetJsonAsync($"/api/rooms/{BigRoom}", ApiKey)).GetProperty("members").GetInt32();
         if (members != n)
         {

@@ -25,7 +25,7 @@ public sealed class RoomOptions
     public int ShardThreshold { get; set; } = 1000;
 
     /// <summary>Shards a room starts with when it passes <see cref="ShardThreshold"/> (a power of two).</summary>
-    public int InitialShards { get; set; } = 8;
+    public int InitialShards { get; set; } = 64;
 
     /// <summary>A shard holding more members than this is split in two, so a join writes at most about this many ids.</summary>
     public int ShardCapacity { get; set; } = 2000;

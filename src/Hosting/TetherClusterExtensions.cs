@@ -59,6 +59,10 @@ public static class TetherClusterExtensions
             gateway.GatewayListRefreshPeriod = host.Value.Gateway.RefreshPeriod);
         client.Services.AddOptions<ClientMessagingOptions>().Configure<IOptions<OrleansHostOptions>>((messaging, host) =>
             messaging.ResponseTimeout = host.Value.Messaging.ResponseTimeout);
+        // Calls stranded on a silo that dies fail when membership declares it dead, not at the response timeout.
+        client.Services.AddSingleton<StrandedCalls>();
+        client.Services.AddSingleton<IOutgoingGrainCallFilter>(sp => sp.GetRequiredService<StrandedCalls>());
+        client.Services.AddHostedService<DeadSiloWatch>();
         return client.UseTetherRedisProviders(redis);
     }
 

@@ -19,6 +19,52 @@ public sealed class RoomShardPlacementTests
         return counts;
     }
 
+    /// <summary>
+    /// With the default shard counts, each silo's share of a big room's members (so of its fan-out) is within 10 % of
+    /// even, for a room just past the threshold, one of 10,000 and one of 100,000 that has split on the way.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void A_big_rooms_members_spread_within_ten_percent_of_even(int silos)
+    {
+        var options = new RoomOptions();
+        foreach (var size in new[] { options.ShardThreshold + 1, 10_000, 100_000 })
+        {
+            foreach (var room in Rooms.Take(5))
+            {
+                var shares = MembersPerSilo(room, size, silos, options);
+                var even = size / (double)silos;
+                Assert.True(shares.All(s => Math.Abs(s - even) <= 0.10 * even),
+                    $"{room} of {size} members over {silos} silos: {string.Join(" / ", shares)} (even {even:F0})");
+            }
+        }
+    }
+
+    /// <summary>Fills a room as the grains do (initial shards, then a shard past capacity splits) and counts members per silo.</summary>
+    private static int[] MembersPerSilo(string room, int size, int silos, RoomOptions options)
+    {
+        var depth0 = int.Log2(options.InitialShards);
+        var shards = Enumerable.Range(0, options.InitialShards).ToDictionary(i => i, _ => (Depth: depth0, Members: new List<uint>()));
+        for (var m = 0; m < size; m++)
+        {
+            var hash = RoomShards.Hash($"{room}-member-{m:D6}Ab=");
+            var index = Enumerable.Range(0, RoomShards.MaxDepth + 1).Reverse().Select(d => RoomShards.IndexAt(hash, d))
+                .First(i => shards.TryGetValue(i, out var s) && RoomShards.Owns(hash, i, s.Depth));
+            var shard = shards[index];
+            shard.Members.Add(hash);
+            if (shard.Members.Count <= options.ShardCapacity) continue;
+            var depth = shard.Depth + 1;
+            var sibling = index + (1 << (depth - 1));
+            shards[sibling] = (depth, [.. shard.Members.Where(h => RoomShards.Owns(h, sibling, depth))]);
+            shards[index] = (depth, [.. shard.Members.Where(h => RoomShards.Owns(h, index, depth))]);
+        }
+        var counts = new int[silos];
+        foreach (var (index, shard) in shards) counts[RoomShardPlacementDirector.SiloIndex(RoomShards.Key(room, index), silos)] += shard.Members.Count;
+        return counts;
+    }
+
     [Fact]
     public void Eight_shards_over_three_silos_go_three_three_two_for_every_room()
     {

@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Tether.Contracts;
+using Tether.Hosting;
+using Tether.LocalGateway;
+using Xunit.Abstractions;
+
+namespace Tether.Tests.Cluster;
+
+/// <summary>
+/// Real processes (Redis, two silos, the API): calls the API has in flight to a silo that is then killed (<c>kill -9</c>)
+/// answer 503 with Retry-After within about 2 s of membership declaring the silo dead, not at the 10 s response
+/// timeout. The silo is frozen (SIGSTOP) first, so the calls are certainly in flight to it, then killed.
+/// </summary>
+[Trait("Category", "Redis")]
+public sealed class StrandedCallTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
+{
+    private const string ApiKey = "stranded-calls-test-key-0001";
+    private const int RoomCount = 24;
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan Promise = TimeSpan.FromSeconds(2);
+
+    private readonly string _clusterId = "strand-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly Dictionary<NodeProcess, int> _siloPorts = [];
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
+    private RedisServer _redis = null!;
+    private ManagementApiEmulatorHost _gateway = null!;
+    private NodeProcess _api = null!;
+    private IHost _client = null!;
+    private Uri _apiBase = null!;
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync(reportAs: nameof(StrandedCallTests));
+        _gateway = await ManagementApiEmulatorHost.StartAsync(TestCredentials.EmulatorOptions(), new InMemoryConnections());
+        for (var i = 0; i < 2; i++) StartSilo($"silo{i}");
+        _apiBase = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        _api = NodeProcess.StartHost("api", "Api", "Tether.Api", new Dictionary<string, string>(Common())
+        {
+            ["ASPNETCORE_URLS"] = _apiBase.ToString(),
+            ["Integration__PrivateNetwork"] = "true",
+            ["Admin__ApiKeys__0"] = ApiKey,
+            // Well past the promise: an answer within it comes from the death, not from the timeout.
+            ["Orleans__Messaging__ResponseTimeout"] = "00:00:25",
+        });
+        _http.DefaultRequestHeaders.Authorization = new("Bearer", ApiKey);
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Orleans:ClusterId"] = _clusterId,
+            ["Orleans:ServiceId"] = _clusterId,
+        }).Build();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.UseOrleansClient(client => client.UseTetherRedisCluster(configuration, _redis.ConnectionString));
+        _client = builder.Build();
+        await RetryAsync(() => _client.StartAsync(), "the test's Orleans client connects");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _client.StopAsync();
+        _client.Dispose();
+        await _api.DisposeAsync();
+        foreach (var silo in _siloPorts.Keys) await silo.DisposeAsync();
+        await _gateway.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private Dictionary<string, string> Common() => new()
+    {
+        ["ConnectionStrings__redis"] = _redis.ConnectionString,
+        ["Orleans__ClusterId"] = _clusterId,
+        ["Orleans__ServiceId"] = _clusterId,
+        ["ManagementApi__Endpoint"] = _gateway.ConnectionUrl.ToString(),
+        ["ManagementApi__AccessKeyId"] = TestCredentials.AccessKeyId,
+        ["ManagementApi__SecretAccessKey"] = TestCredentials.SecretAccessKey,
+        ["ManagementApi__Region"] = "us-east-1",
+        ["Logging__LogLevel__Default"] = "Warning",
+    };
+
+    private void StartSilo(string name)
+    {
+        var siloPort = FreePort.Next();
+        var silo = NodeProcess.StartHost(name, "Silo", "Tether.Silo", new Dictionary<string, string>(Common())
+        {
+            ["Orleans__Endpoints__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
+            ["Orleans__Endpoints__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Orleans__Endpoints__AdvertisedIPAddress"] = "127.0.0.1",
+            ["Orleans__Endpoints__ListenAddress"] = "127.0.0.1",
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
+            ["Orleans__Membership__ProbeTimeout"] = "00:00:01",
+            ["Orleans__Membership__NumMissedProbesLimit"] = "2",
+        });
+        _siloPorts[silo] = siloPort;
+    }
+
+    [Fact]
+    public async Task Calls_in_flight_to_a_killed_silo_answer_503_soon_after_it_is_declared_dead()
+    {
+        try
+        {
+            await RunAsync();
+        }
+        catch
+        {
+            foreach (var node in _siloPorts.Keys.Append(_api)) output.WriteLine($"--- {node.Name} (last lines)\n{node.Output}");
+            throw;
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var grains = _client.Services.GetRequiredService<IGrainFactory>();
+        var management = grains.GetGrain<IManagementGrain>(0);
+        await RetryAsync(async () => Assert.Equal(2, (await management.GetHosts(onlyActive: true)).Count), "both silos are active");
+        var rooms = Enumerable.Range(0, RoomCount).Select(i => $"stranded-{i}").ToList();
+        foreach (var room in rooms) await RetryAsync(async () => (await _http.GetAsync(RoomUri(room))).EnsureSuccessStatusCode(), "the API serves rooms");
+
+        // The victim: the silo hosting the most of these rooms.
+        var hosts = new Dictionary<string, int>();
+        foreach (var room in rooms) hosts[room] = (await management.GetActivationAddress(grains.GetGrain<IRoomGrain>(room)))!.Endpoint.Port;
+        var victimPort = hosts.Values.GroupBy(p => p).MaxBy(g => g.Count())!.Key;
+        var victim = _siloPorts.Single(p => p.Value == victimPort).Key;
+        var stranded = rooms.Where(r => hosts[r] == victimPort).ToList();
+        var table = _client.Services.GetRequiredService<IMembershipTable>();
+
+        // Freeze it, so the calls below stay in flight to it; kill it once the cluster suspects it (the calls are out by then).
+        Signal("STOP", victim.Id);
+        var clock = Stopwatch.StartNew();
+        var calls = stranded.Select(room => CallAsync(room, clock)).ToList();
+        await RetryAsync(async () => Assert.NotEmpty(Entry(await table.ReadAllAsync(), victimPort).SuspectTimes ?? []), "the frozen silo is suspected");
+        victim.Kill();
+        var killedAt = clock.Elapsed;
+        await RetryAsync(async () => Assert.Equal(SiloStatus.Dead, Entry(await table.ReadAllAsync(), victimPort).Status), "the killed silo is declared dead");
+        var declaredDeadAt = clock.Elapsed;
+
+        var answers = await Task.WhenAll(calls);
+        output.WriteLine($"{stranded.Count} calls in flight to {victim.Name}: killed after {killedAt.TotalMilliseconds:F0} ms, declared dead after "
+            + $"{declaredDeadAt.TotalMilliseconds:F0} ms; answered after {string.Join(", ", answers.Select(a => $"{a.At.TotalMilliseconds:F0} ms ({(int)a.Status} {a.Code})"))}");
+        Assert.NotEmpty(answers);
+        Assert.All(answers, a =>
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, a.Status);
+            Assert.Equal("cluster_unavailable", a.Code);
+            Assert.True(a.RetryAfter, "503 without Retry-After");
+            Assert.True(a.At - declaredDeadAt < Promise, $"answered {(a.At - declaredDeadAt).TotalMilliseconds:F0} ms after the death was declared");
+        });
+
+        // The rooms come back on the silo left.
+        foreach (var room in stranded) await RetryAsync(async () => (await _http.GetAsync(RoomUri(room))).EnsureSuccessStatusCode(), "the room reactivates");
+    }
+
+    private Uri RoomUri(string room) => new(_apiBase, $"/api/rooms/{room}");
+
+    private static MembershipEntry Entry(MembershipTableData data, int port) => data.Members.Select(m => m.Item1).Single(e => e.SiloAddress.Endpoint.Port == port);
+
+    private async Task<Answer> CallAsync(string room, Stopwatch clock)
+    {
+        using var response = await _http.GetAsync(RoomUri(room));
+        var at = clock.Elapsed;
+        var body = await response.Content.ReadAsStringAsync();
+        var code = response.IsSuccessStatusCode ? "ok" : JsonDocument.Parse(body).RootElement.GetProperty("code").GetString();
+        return new Answer(response.StatusCode, code, response.Headers.RetryAfter is not null, at);
+    }
+
+    private static void Signal(string signal, int pid)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, pid.ToString(CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    private sealed record Answer(HttpStatusCode Status, string? Code, bool RetryAfter, TimeSpan At);
+
+    private static async Task RetryAsync(Func<Task> action, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await action();
+                return;
+            }
+            catch (Exception e) when (clock.Elapsed < Patience && e is not OutOfMemoryException)
+            {
+                await Task.Delay(100);
+            }
+            catch (Exception e)
+            {
+                throw new TimeoutException($"Gave up waiting for: {what}", e);
+            }
+        }
+    }
+}
