@@ -21,6 +21,9 @@ public sealed class ChatPageTests
             web.UseSetting("Orleans:Endpoints:SiloPort", FreePort.Next().ToString(CultureInfo.InvariantCulture));
             web.UseSetting("Orleans:Endpoints:GatewayPort", FreePort.Next().ToString(CultureInfo.InvariantCulture));
             web.UseSetting("Integration:PrivateNetwork", "true");
+            // Outside Development a single node and its Management API endpoint are stated (see StartupShapeTests).
+            web.UseSetting("Hosting:SingleNode", "true");
+            web.UseSetting("ManagementApi:Endpoint", "https://abc123.execute-api.eu-west-1.amazonaws.com/prod");
             foreach (var (key, value) in settings) web.UseSetting(key, value);
         });
 

@@ -38,6 +38,21 @@ public sealed class RedisHistoryStoreTests(ITestOutputHelper output) : IAsyncLif
         new(seq, "m" + seq, System.Text.Encoding.UTF8.GetBytes($"{{\"seq\":{seq}}}"), at ?? DateTimeOffset.UtcNow, requestId, 3);
 
     [Fact]
+    public async Task A_seq_already_stored_is_refused_and_changes_nothing()
+    {
+        // A second activation of the stream (briefly possible after a silo died) must not write a seq twice.
+        var store = Store(size: 10);
+        var head = await store.OpenAsync("room:twice");
+        await store.AppendAsync("room:twice", head.Epoch, [Entry(1), Entry(2), Entry(3)]);
+
+        await Assert.ThrowsAsync<RedisServerException>(() => store.AppendAsync("room:twice", head.Epoch, [Entry(3, "again")]));
+
+        Assert.Equal([1L, 2L, 3L], (await store.ReadAsync("room:twice", 0, long.MaxValue, 100)).Select(e => e.Seq));
+        Assert.Null(await store.FindRequestAsync("room:twice", "again"));
+        Assert.Equal(3, (await store.OpenAsync("room:twice")).Seq);
+    }
+
+    [Fact]
     public async Task A_stream_keeps_its_epoch_and_latest_seq_and_the_last_Size_messages()
     {
         var store = Store(size: 5);

@@ -202,7 +202,7 @@ public sealed class ResumeWithRealProcessesTests(ResumeClusterFixture cluster, I
     }
 
     /// <summary>
-    /// Deletes the room's history in Redis, as a Redis restart without persistence would: the stream that holds its
+    /// Deletes the room's history in Redis, as a Redis restart without persistence would: the sorted set that holds its
     /// messages and every key next to it (the same name up to the last ':', e.g. the epoch). Returns the keys.
     /// </summary>
     private async Task<string> DeleteHistoryAsync(string room)
@@ -213,9 +213,9 @@ public sealed class ResumeWithRealProcessesTests(ResumeClusterFixture cluster, I
         var streams = new List<string>();
         await foreach (var key in server.KeysAsync(pattern: $"*{room}*"))
         {
-            if (await database.KeyTypeAsync(key) == RedisType.Stream) streams.Add(key.ToString());
+            if (await database.KeyTypeAsync(key) == RedisType.SortedSet) streams.Add(key.ToString());
         }
-        Assert.True(streams.Count > 0, $"no Redis stream holds the history of {room}");
+        Assert.True(streams.Count > 0, $"no Redis sorted set holds the history of {room}");
         var deleted = new List<string>();
         foreach (var stream in streams)
         {
