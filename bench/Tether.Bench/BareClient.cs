@@ -20,7 +20,6 @@ internal static class BareClient
     public static async Task<TimeSpan> PostAllAsync(
         Uri connectionUrl, IReadOnlyList<string> connectionIds, byte[] payload, int concurrency, AWSCredentials credentials)
     {
-        var region = RegionEndpoint.USEast1;
         var sha = Convert.ToHexStringLower(SHA256.HashData(payload));
         var prefix = connectionUrl.ToString().TrimEnd('/') + "/@connections/";
         var next = -1;
@@ -32,23 +31,7 @@ internal static class BareClient
             while ((i = Interlocked.Increment(ref next)) < connectionIds.Count)
             {
                 var uri = new Uri(prefix + Uri.EscapeDataString(connectionIds[i]));
-                var signing = new AWSSigningRequest { HttpMethod = HttpMethod.Post, RequestUri = uri };
-                signing.Headers["x-amz-content-sha256"] = sha;
-                signing.Headers["content-type"] = "application/json";
-                var signed = await AWSSigV4Signer.SignAsync(signing, new AWSSigV4Parameters
-                {
-                    Credentials = credentials, Region = region, Service = "execute-api", SignPayload = true,
-                });
-                using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(payload) };
-                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                foreach (var (name, value) in signed.Headers)
-                {
-                    if (!name.Equals("content-type", StringComparison.OrdinalIgnoreCase) && !name.Equals("host", StringComparison.OrdinalIgnoreCase))
-                    {
-                        request.Headers.TryAddWithoutValidation(name, value);
-                    }
-                }
-                using var response = await Http.SendAsync(request);
+                using var response = await SignedPostAsync(uri, payload, sha, credentials);
                 if (!response.IsSuccessStatusCode) Interlocked.Increment(ref failures);
             }
         }
@@ -58,5 +41,27 @@ internal static class BareClient
         var elapsed = Stopwatch.GetElapsedTime(started);
         if (failures > 0) throw new InvalidOperationException($"bare client: {failures} posts were not answered 2xx");
         return elapsed;
+    }
+
+    /// <summary>One SigV4-signed POST of <paramref name="payload"/> (whose SHA-256 is <paramref name="sha"/>) to <paramref name="uri"/>.</summary>
+    public static async Task<HttpResponseMessage> SignedPostAsync(Uri uri, byte[] payload, string sha, AWSCredentials credentials)
+    {
+        var signing = new AWSSigningRequest { HttpMethod = HttpMethod.Post, RequestUri = uri };
+        signing.Headers["x-amz-content-sha256"] = sha;
+        signing.Headers["content-type"] = "application/json";
+        var signed = await AWSSigV4Signer.SignAsync(signing, new AWSSigV4Parameters
+        {
+            Credentials = credentials, Region = RegionEndpoint.USEast1, Service = "execute-api", SignPayload = true,
+        });
+        using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(payload) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        foreach (var (name, value) in signed.Headers)
+        {
+            if (!name.Equals("content-type", StringComparison.OrdinalIgnoreCase) && !name.Equals("host", StringComparison.OrdinalIgnoreCase))
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+        return await Http.SendAsync(request);
     }
 }

@@ -77,6 +77,34 @@ internal sealed class BareWorker : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The quota phase's bare poster (<see cref="BarePacer"/>) in the worker: rooms of <paramref name="roomSize"/> taken
+    /// in order from <paramref name="connectionIds"/>, every member sending <paramref name="ratePerMember"/> messages/s
+    /// for <paramref name="seconds"/>; completes when every post is made or given up.
+    /// </summary>
+    public async Task<BarePacer.Outcome> PacedAsync(IReadOnlyList<string> connectionIds, int roomSize, double ratePerMember, double seconds)
+    {
+        await _oneAtATime.WaitAsync();
+        try
+        {
+            var ids = Path.Combine(_directory, "ids.txt");
+            await File.WriteAllLinesAsync(ids, connectionIds);
+            await _process.StandardInput.WriteLineAsync(string.Join('\t', PacedLine, ids, roomSize.ToString(CultureInfo.InvariantCulture),
+                ratePerMember.ToString("R", CultureInfo.InvariantCulture), seconds.ToString("R", CultureInfo.InvariantCulture)));
+            await _process.StandardInput.FlushAsync();
+            var answer = await _process.StandardOutput.ReadLineAsync()
+                ?? throw new InvalidOperationException("the bare client exited");
+            if (!answer.StartsWith("ok ", StringComparison.Ordinal)) throw new InvalidOperationException("bare poster: " + answer);
+            return BarePacer.Outcome.Parse(answer[3..]);
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
+
+    private const string PacedLine = "paced";
+
     /// <summary>The worker's side: <c>Tether.Bench.dll --bare-worker URL CONCURRENCY</c>.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -89,6 +117,14 @@ internal sealed class BareWorker : IAsyncDisposable
             try
             {
                 var parts = line.Split('\t');
+                if (parts[0] == PacedLine)
+                {
+                    var outcome = await BarePacer.RunAsync(connectionUrl, await File.ReadAllLinesAsync(parts[1]),
+                        int.Parse(parts[2], CultureInfo.InvariantCulture), double.Parse(parts[3], CultureInfo.InvariantCulture),
+                        double.Parse(parts[4], CultureInfo.InvariantCulture), concurrency, credentials);
+                    Console.WriteLine("ok " + outcome.Format());
+                    continue;
+                }
                 var ids = await File.ReadAllLinesAsync(parts[0]);
                 var payload = await File.ReadAllBytesAsync(parts[1]);
                 var elapsed = await BareClient.PostAllAsync(connectionUrl, ids, payload, concurrency, credentials);

@@ -22,7 +22,11 @@ internal sealed record BenchSettings(
     int ClusterSilos,
     int? ClusterShardThreshold,
     int? ClusterInitialShards,
-    int HistoryBroadcast)
+    int HistoryBroadcast,
+    int QuotaLimit,
+    int QuotaRooms,
+    double QuotaRate,
+    int QuotaSeconds)
 {
     public const int RoomSize = 10;
 
@@ -62,7 +66,11 @@ internal sealed record BenchSettings(
             // Smoke: a small room must still be sharded (production threshold 1,000).
             Value("--cluster-shard-threshold") is { } threshold ? int.Parse(threshold, CultureInfo.InvariantCulture) : smoke ? 100 : null,
             Value("--cluster-initial-shards") is { } shards ? int.Parse(shards, CultureInfo.InvariantCulture) : null,
-            Int("--history-broadcast", smoke ? 500 : 10_000));
+            Int("--history-broadcast", smoke ? 500 : 10_000),
+            Int("--quota-limit", smoke ? 500 : 5000),
+            Int("--quota-rooms", smoke ? 10 : 100),
+            Value("--quota-rate") is { } rate ? double.Parse(rate, CultureInfo.InvariantCulture) : 1.6,
+            Int("--quota-seconds", smoke ? 2 : 10));
     }
 
     /// <summary>Whether a phase runs (<c>--only broadcast,seed</c> picks some; the default is all).</summary>
@@ -76,6 +84,7 @@ internal sealed record BenchSettings(
         (ClusterShardThreshold is { } t ? $", shard threshold {t}" : "") +
         (ClusterInitialShards is { } i ? $", {i} initial shards" : "") +
         $", history on/off with a broadcast to {HistoryBroadcast}" +
+        $", quota {QuotaLimit} posts/s with {QuotaRooms} rooms of {RoomSize} each member sending {QuotaRate} messages/s for {QuotaSeconds} s" +
         (Smoke ? " (smoke)" : "");
 
     public static string FindRepositoryRoot()

@@ -65,6 +65,12 @@ public sealed class ManagementApiSink : IAsyncDisposable
     /// <summary>Whether the body of each delivered post is kept (see <see cref="Bodies"/>).</summary>
     public bool KeepBodies { get; set; }
 
+    /// <summary>
+    /// Called for every accepted post with the connection id, the body and the <see cref="Stopwatch"/> timestamp, on the
+    /// request's thread (so it must be quick and thread-safe): lets a benchmark read what each post carried as it arrives.
+    /// </summary>
+    public Action<string, byte[], long>? Delivered { get; set; }
+
     /// <summary>The bodies delivered to <paramref name="connectionId"/>, in the order they arrived.</summary>
     public IReadOnlyList<string> Bodies(string connectionId) =>
         _bodies.TryGetValue(connectionId, out var bodies) ? [.. bodies] : [];
@@ -132,7 +138,8 @@ public sealed class ManagementApiSink : IAsyncDisposable
         }
 
         // Read the body as API Gateway would, so a post costs what it costs.
-        var body = KeepBodies ? new MemoryStream() : null;
+        var delivered = Delivered;
+        var body = KeepBodies || delivered is not null ? new MemoryStream() : null;
         var buffer = new byte[4096];
         int read;
         while ((read = await request.Body.ReadAsync(buffer)) > 0) body?.Write(buffer, 0, read);
@@ -162,9 +169,10 @@ public sealed class ManagementApiSink : IAsyncDisposable
                 return;
             }
             var id = Uri.UnescapeDataString(path[(at + "/@connections/".Length)..]);
-            if (body is not null) _bodies.GetOrAdd(id, static _ => new()).Enqueue(System.Text.Encoding.UTF8.GetString(body.ToArray()));
+            if (KeepBodies && body is not null) _bodies.GetOrAdd(id, static _ => new()).Enqueue(System.Text.Encoding.UTF8.GetString(body.ToArray()));
             _hits.AddOrUpdate(id, 1, static (_, n) => n + 1);
             var now = Stopwatch.GetTimestamp();
+            if (delivered is not null && body is not null) delivered(id, body.ToArray(), now);
             if (!_watched.IsEmpty && _watched.TryRemove(id, out var watcher)) watcher.TrySetResult(now);
             Interlocked.Exchange(ref _lastPostTicks, now);
             Interlocked.CompareExchange(ref _firstPostTicks, now, 0);
