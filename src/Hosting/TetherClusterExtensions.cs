@@ -46,7 +46,7 @@ public static class TetherClusterExtensions
         }));
         silo.UseRedisReminderService(o => o.ConfigurationOptions = redisOptions.Clone());
         // History in Redis too, so an acknowledged message outlives the silo that accepted it.
-        silo.Services.AddKeyedSingleton<IConnectionMultiplexer>(RedisHistoryStore.ConnectionKey, (_, _) => ConnectionMultiplexer.Connect(redisOptions.Clone()));
+        silo.Services.AddSingleton(new RedisHistoryConnection(redisOptions));
         silo.Services.AddSingleton<Grains.IHistoryStore, RedisHistoryStore>();
         return silo;
     }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using Tether.Contracts;
@@ -16,13 +15,10 @@ namespace Tether.Hosting;
 /// server we run on (Garnet included) has them, and a group of messages is one script call.
 /// </summary>
 public sealed class RedisHistoryStore(
-    [FromKeyedServices(RedisHistoryStore.ConnectionKey)] IConnectionMultiplexer redis,
+    RedisHistoryConnection redis,
     IOptions<HistoryOptions> options,
     TimeProvider time) : IHistoryStore
 {
-    /// <summary>The history's own Redis connection, apart from Orleans' providers'.</summary>
-    public const string ConnectionKey = "tether-history";
-
     // The epoch is kept while the stream exists; without it (first use, expiry, a lost Redis) the stream starts again.
     private const string OpenScript = """
         local epoch = redis.call('GET', KEYS[1])
@@ -60,11 +56,9 @@ public sealed class RedisHistoryStore(
 
     private readonly HistoryOptions _options = options.Value;
 
-    private IDatabase Db => redis.GetDatabase();
-
     public async Task<StreamHead> OpenAsync(string stream)
     {
-        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(OpenScript,
+        var result = (RedisResult[])(await (await redis.DatabaseAsync()).ScriptEvaluateAsync(OpenScript,
             [EpochKey(stream), MessagesKey(stream)],
             [HistoryStreams.NewEpoch(), (long)_options.Ttl.TotalMilliseconds]))!;
         return new StreamHead((string)result[0]!, long.Parse((string)result[1]!, NumberStyles.Float, CultureInfo.InvariantCulture));
@@ -92,14 +86,14 @@ public sealed class RedisHistoryStore(
             }
         }
         values.AddRange(requestValues);
-        await Db.ScriptEvaluateAsync(AppendScript, [.. keys], [.. values]);
+        await (await redis.DatabaseAsync()).ScriptEvaluateAsync(AppendScript, [.. keys], [.. values]);
     }
 
     public async Task<IReadOnlyList<HistoryEntry>> ReadAsync(string stream, long after, long upTo, int limit)
     {
         var oldest = (time.GetUtcNow() - _options.Ttl).ToUnixTimeMilliseconds();
         var count = limit == int.MaxValue ? -1 : limit;
-        var members = await Db.SortedSetRangeByScoreAsync(MessagesKey(stream), after + 1, upTo, Exclude.None, Order.Ascending, 0, count);
+        var members = await (await redis.DatabaseAsync()).SortedSetRangeByScoreAsync(MessagesKey(stream), after + 1, upTo, Exclude.None, Order.Ascending, 0, count);
         var result = new List<HistoryEntry>(members.Length);
         foreach (var member in members)
         {
@@ -112,7 +106,7 @@ public sealed class RedisHistoryStore(
 
     public async Task<PublishReceipt?> FindRequestAsync(string stream, string requestId)
     {
-        var value = await Db.StringGetAsync(RequestKey(stream, requestId));
+        var value = await (await redis.DatabaseAsync()).StringGetAsync(RequestKey(stream, requestId));
         if (value.IsNull) return null;
         var parts = ((string)value!).Split('|', 4);
         return new PublishReceipt(parts[3], int.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[0], CultureInfo.InvariantCulture), parts[2]);
