@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Headers;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Tether.Testing;
 
@@ -59,15 +57,7 @@ public sealed class ResumeClusterFixture : IAsyncLifetime
         Admin = new HttpClient { BaseAddress = _apiBase, Timeout = TimeSpan.FromSeconds(60) };
         Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
 
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Orleans:ClusterId"] = _clusterId,
-            ["Orleans:ServiceId"] = _clusterId,
-        }).Build();
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client => client.UseTetherRedisCluster(configuration, Redis.ConnectionString));
-        _client = builder.Build();
+        _client = ClusterClients.Build(_clusterId, Redis.ConnectionString);
         await Eventually.HoldsAsync(() => _client.StartAsync(), StartTimeout, "the test's Orleans client connects");
         await Api.ReadyAsync("/health/ready", StartTimeout);
         await UseGatewayAsync(maxLifetime: null);

@@ -3,10 +3,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Tether.Contracts;
 using Tether.Hosting;
 using Tether.LocalGateway;
@@ -60,15 +58,7 @@ public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifeti
             ["Integration__PrivateNetwork"] = "true",
         });
 
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Orleans:ClusterId"] = _clusterId,
-            ["Orleans:ServiceId"] = _clusterId,
-        }).Build();
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client => client.UseTetherRedisCluster(configuration, _redis.ConnectionString));
-        _client = builder.Build();
+        _client = ClusterClients.Build(_clusterId, _redis.ConnectionString);
         await RetryAsync(() => _client.StartAsync(), "the test's Orleans client connects");
     }
 

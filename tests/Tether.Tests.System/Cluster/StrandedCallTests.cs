@@ -2,10 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Tether.Contracts;
 using Tether.Hosting;
 using Tether.LocalGateway;
@@ -51,15 +49,7 @@ public sealed class StrandedCallTests(ITestOutputHelper output) : IAsyncLifetime
         });
         _http.DefaultRequestHeaders.Authorization = new("Bearer", ApiKey);
 
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Orleans:ClusterId"] = _clusterId,
-            ["Orleans:ServiceId"] = _clusterId,
-        }).Build();
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client => client.UseTetherRedisCluster(configuration, _redis.ConnectionString));
-        _client = builder.Build();
+        _client = ClusterClients.Build(_clusterId, _redis.ConnectionString);
         await RetryAsync(() => _client.StartAsync(), "the test's Orleans client connects");
     }
 
