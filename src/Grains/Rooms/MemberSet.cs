@@ -41,13 +41,17 @@ internal sealed class MemberSet(IMemberSets store, string name)
         return true;
     }
 
-    /// <summary>Removes every member <paramref name="leaves"/> picks, in one write.</summary>
-    public async Task RemoveWhereAsync(Func<string, bool> leaves)
+    /// <summary>
+    /// Drops every member <paramref name="leaves"/> picks: from memory at once, then from storage in one write. For
+    /// members the room's stored map already gives to another shard: they must not be posted to twice even if this
+    /// write fails, and the stored copies are dropped by the next trim.
+    /// </summary>
+    public async Task TrimAsync(Func<string, bool> leaves)
     {
         string[] leaving = [.. _members.Where(leaves)];
         if (leaving.Length == 0) return;
-        await store.RemoveAsync(name, leaving);
         _members.ExceptWith(leaving);
+        await store.RemoveAsync(name, leaving);
     }
 
     /// <summary>Makes the set exactly <paramref name="members"/>, in one atomic write.</summary>

@@ -144,7 +144,7 @@ public sealed partial class RoomShardGrain(
     {
         if (state.State.Depth == depth) return Members.Count;
         var index = Key.Index;
-        await _members.RemoveWhereAsync(m => !RoomShards.Owns(RoomShards.Hash(m), index, depth));
+        await _members.TrimAsync(m => !RoomShards.Owns(RoomShards.Hash(m), index, depth));
         await WriteDepthAsync(depth);
         return Members.Count;
     }

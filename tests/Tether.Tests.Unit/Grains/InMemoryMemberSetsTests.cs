@@ -74,7 +74,7 @@ public sealed class InMemoryMemberSetsTests
         Assert.False(await members.RemoveAsync("nobody"));
         Assert.True(await members.RemoveAsync("c2"));
         await members.AddAsync("c3");
-        await members.RemoveWhereAsync(m => m == "c3");
+        await members.TrimAsync(m => m == "c3");
 
         var reloaded = new MemberSet(store, MemberSet.OfShard("3/room"));
         await reloaded.LoadAsync();
