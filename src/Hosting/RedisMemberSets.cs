@@ -7,7 +7,7 @@ namespace Tether.Hosting;
 
 /// <summary>
 /// Member sets as Redis sets (the cluster shape): a join is one <c>SADD</c>, a leave one <c>SREM</c>, an activation one
-/// <c>SMEMBERS</c>, whatever the set's size. Keys are <c>{service id}/membersets/{room/… or shard/…}</c>: under the
+/// <c>SMEMBERS</c>, whatever the set's size. Keys are <c>{service id}/membersets/{room/…, shard/… or sweep/…}</c>: under the
 /// service id, as Orleans' keys are, so clusters sharing a Redis keep apart. Only commands Garnet has too.
 /// </summary>
 public sealed class RedisMemberSets(TetherRedisConnection redis, IOptions<ClusterOptions> cluster) : IMemberSets

@@ -1,9 +1,9 @@
 namespace Tether.Grains;
 
 /// <summary>
-/// Where small rooms' and room shards' member lists are stored: one set of connection ids per room or shard, changed a
-/// member at a time, so a join or a leave writes the same few bytes whatever the room's size. Redis sets in the cluster
-/// shape, memory in the embedded one. One set is written by one grain activation at a time. Every method completes once
+/// Where small rooms', room shards' and sweep buckets' connection ids are stored: one set per room, shard or bucket,
+/// changed a member at a time, so a join, a leave or a registration writes the same few bytes whatever the set's size.
+/// Redis sets in the cluster shape, memory in the embedded one. One set is written by one grain activation at a time. Every method completes once
 /// the change is stored, and a change that fails is not stored.
 /// </summary>
 public interface IMemberSets

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
 using Tether.Contracts;
@@ -8,7 +9,8 @@ namespace Tether.Tests.Cluster;
 
 /// <summary>
 /// A silo on Redis storage: what one join or leave writes to Redis in a room of 10 and in a room of 5,000 (issue 17
-/// point 1: the same), and that rooms and shards read back exactly their members when they activate again.
+/// point 1: the same), and one sweep registration in buckets of 10 and 3,000; and that rooms and shards read back
+/// exactly their members when they activate again.
 /// </summary>
 [Trait("Category", "Redis")]
 public sealed class RedisJoinCostTests(ITestOutputHelper output) : IAsyncLifetime
@@ -104,6 +106,34 @@ public sealed class RedisJoinCostTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(small.Order(StringComparer.Ordinal), await AllMembersAsync("ten"));
         Assert.Equal(large.Order(StringComparer.Ordinal), await AllMembersAsync("five-thousand"));
         Assert.Equal((10, 5000), (await Room("ten").Count(), await Room("five-thousand").Count()));
+    }
+
+    [Fact]
+    public async Task A_sweep_registration_writes_the_same_bytes_in_a_bucket_of_10_as_in_one_of_3000()
+    {
+        // Sweep buckets are on every /connect's path: their registrations must not grow with the bucket either.
+        var minute = DateTimeOffset.UtcNow.ToString("yyyyMMddHHmm", CultureInfo.InvariantCulture);
+        var small = _cluster.Client.GetGrain<ISweepBucketGrain>(minute + "/001");
+        var large = _cluster.Client.GetGrain<ISweepBucketGrain>(minute + "/002");
+        for (var i = 0; i < 10; i++) await small.Register($"small-{i:D5}AbCd=");
+        await Parallel.ForEachAsync(Enumerable.Range(0, 3000), new ParallelOptions { MaxDegreeOfParallelism = 32 },
+            async (i, _) => await large.Register($"large-{i:D5}AbCd="));
+
+        var smallCost = await BytesPerRegistrationAsync(small, "small-new");
+        var largeCost = await BytesPerRegistrationAsync(large, "large-new");
+        output.WriteLine($"bytes the silo sent to Redis per registration: bucket of 10 {smallCost:0}, bucket of 3,000 {largeCost:0}");
+
+        // Before: the bucket's whole set, about 25 bytes per id (75 KB at 3,000), on every registration.
+        Assert.InRange(largeCost, 0, 2 * smallCost + 64);
+        Assert.InRange(largeCost, 0, 400);
+        Assert.Equal((3000 + Changes, 10 + Changes), (await large.Count(), await small.Count()));
+    }
+
+    private async Task<double> BytesPerRegistrationAsync(ISweepBucketGrain bucket, string prefix)
+    {
+        var before = _proxy.BytesSent;
+        for (var i = 0; i < Changes; i++) await bucket.Register($"{prefix}-{i:D3}AbCd=");
+        return (_proxy.BytesSent - before) / (double)Changes;
     }
 
     /// <summary>Bytes the silo sent to Redis per change, over <see cref="Changes"/> joins then as many leaves.</summary>
