@@ -44,7 +44,7 @@ public sealed partial class RoomShardGrain(
 
     private Outbox Outbox => _outbox ??= Outbox.ForRoom(dispatcher, Key.Room);
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         // Held messages live only in this activation: post them rather than lose them (order is then best effort).
         if (_held.Count > 0)
@@ -52,7 +52,12 @@ public sealed partial class RoomShardGrain(
             LogPostedAtDeactivation(this.GetPrimaryKeyString(), _held.Count, reason.Description);
             Release(int.MaxValue);
         }
-        return Task.CompletedTask;
+        // The next activation may be on another silo and post at once: let this silo's posts end first. Calls wait
+        // for the deactivation meanwhile and then go to the new activation.
+        if (!await TaskWaits.WithinAsync(Outbox.AllEnded(), _options.ShardHandOverTimeout))
+        {
+            LogMovedBeforePostsEnded(this.GetPrimaryKeyString(), _options.ShardHandOverTimeout, reason.Description);
+        }
     }
 
     public async Task<ShardChange> Add(string connectionId, IReadOnlyList<OutboundMessage>? replay = null)
