@@ -20,7 +20,8 @@ public sealed partial class RoomShardGrain(
     [PersistentState("roomshard", TetherStorage.Name)] IPersistentState<RoomShardState> state,
     IDeliveryDispatcher dispatcher,
     IOptions<RoomOptions> roomOptions,
-    ILogger<RoomShardGrain> logger) : Grain, IRoomShardGrain
+    ILogger<RoomShardGrain> logger,
+    RoomShardRebalancer rebalancer) : Grain, IRoomShardGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
     private Outbox? _outbox;
@@ -44,8 +45,15 @@ public sealed partial class RoomShardGrain(
 
     private Outbox Outbox => _outbox ??= Outbox.ForRoom(dispatcher, Key.Room);
 
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        rebalancer.Activated(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        rebalancer.Deactivated(this.GetPrimaryKeyString());
         // Held messages live only in this activation: post them rather than lose them (order is then best effort).
         if (_held.Count > 0)
         {
@@ -58,6 +66,17 @@ public sealed partial class RoomShardGrain(
         {
             LogMovedBeforePostsEnded(this.GetPrimaryKeyString(), _options.ShardHandOverTimeout, reason.Description);
         }
+    }
+
+    public Task<bool> MoveIfMisplaced()
+    {
+        // Mid hand-over, moving would post the held messages in best-effort order: the rebalancer asks again later.
+        if (Holding || !rebalancer.IsMisplaced(this.GetPrimaryKeyString())) return Task.FromResult(false);
+        // Orleans places it by the rule once deactivated, which first waits for this silo's posts (OnDeactivateAsync);
+        // calls arriving meanwhile wait, then follow it (callers' cached address is updated, unlike after a plain
+        // deactivation, where a stale cache would activate it on this silo again).
+        MigrateOnIdle();
+        return Task.FromResult(true);
     }
 
     public async Task<ShardChange> Add(string connectionId, IReadOnlyList<OutboundMessage>? replay = null)
