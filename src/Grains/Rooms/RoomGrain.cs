@@ -23,6 +23,7 @@ public sealed partial class RoomGrain(
     IHistoryStore history,
     IOptions<HistoryOptions> historyOptions,
     TimeProvider time,
+    IMemberSets memberSets,
     ILogger<RoomGrain> logger) : Grain, IRoomGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
@@ -38,7 +39,7 @@ public sealed partial class RoomGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _outbox = Outbox.ForRoom(dispatcher, Name);
-        var room = new RoomContext(Name, state, GrainFactory, _gate, _outbox, _options, limitOptions.Value.MaxMembersPerRoom);
+        var room = new RoomContext(Name, state, memberSets, GrainFactory, _gate, _outbox, _options, limitOptions.Value.MaxMembersPerRoom, logger);
         _members = await RoomMembership.RestoreAsync(room);
         _stream = new MessageStream(HistoryStreams.Room(Name), history, historyOptions.Value, time, PostAsync, _gate);
         await _stream.OpenAsync();
