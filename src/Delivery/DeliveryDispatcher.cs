@@ -27,8 +27,11 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     private readonly Func<string, bool> _takesBatches;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, long> _gone = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<(string ConnectionId, string? Room)> _goneReports = new();
+    private readonly ConcurrentQueue<(string ConnectionId, string? Room, string? User)> _goneReports = new();
     private readonly SemaphoreSlim _goneSignal = new(0);
+    // Each 410 report is a grain call of its own: one grain slow to answer holds one slot, never the reports behind it.
+    private const int MaxGoneReportsInFlight = 64;
+    private readonly SemaphoreSlim _goneReportSlots = new(MaxGoneReportsInFlight);
     // Several shards of one room may live on this silo and track the same message: each adds its own job.
     private readonly ConcurrentDictionary<string, List<DeliveryJob>> _tracked = new(StringComparer.Ordinal);
     private readonly List<Task> _workers = [];
@@ -76,6 +79,9 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     /// <summary>Posts made by this silo (a batch is one post), and how many of them were answered 429.</summary>
     public (long Posts, long Throttled) PostCounts => (Interlocked.Read(ref _posts), Interlocked.Read(ref _throttledPosts));
 
+    /// <summary>Posts queued on this silo and not yet started (what <see cref="DeliveryOptions.MaxQueued"/> bounds).</summary>
+    public int Queued => _queue.Count;
+
     /// <summary>Deliveries queued or in flight.</summary>
     public long Pending => Interlocked.Read(ref _pending);
 
@@ -85,9 +91,9 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         lock (_idleLock) return _idle.Task;
     }
 
-    public DispatchResult Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null)
+    public DispatchResult Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null, string? user = null)
     {
-        var job = new DeliveryJob(message, room, _metrics);
+        var job = new DeliveryJob(message, room, _metrics, user);
         // A copy (callers pass their live member sets), counted before the first post can finish.
         string[] ids = [.. recipients];
         var count = ids.Length;
@@ -212,6 +218,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_workers).ConfigureAwait(false);
         await FlushGoneReportsAsync().ConfigureAwait(false);
+        await WhenGoneReportsEndedAsync().ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -221,6 +228,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         _queue.Dispose();
         _pacer.Dispose();
         _batches.Dispose();
+        _goneReportSlots.Dispose();
     }
 
     private void CompleteOne()
@@ -273,6 +281,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
                 for (var i = 0; i <= beside.Count; i++) CompleteOne();
                 next = _queue.Finished(item.ConnectionId);
                 if (next is null) break;
+                // A parked item taken counts as a queued item taken.
+                ReleaseAdmissions();
                 try
                 {
                     await _pacer.AcquireAsync(token).ConfigureAwait(false);
@@ -306,7 +316,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         switch (result.Outcome)
         {
             case ManagementOutcome.Gone:
-                MarkGone(connectionId, job.Room);
+                MarkGone(connectionId, job.Room, job.User);
                 break;
             case ManagementOutcome.Throttled or ManagementOutcome.Failed:
                 // Per post at Debug: a 429 storm must not turn into thousands of warnings; SummarizeFailures reports them.
@@ -375,13 +385,13 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     }
 
     /// <summary>Remembers a 410 at once (later posts skip the id) and reports it to the connection's grain.</summary>
-    private void MarkGone(string connectionId, string? room)
+    private void MarkGone(string connectionId, string? room, string? user)
     {
         var expires = _time.GetTimestamp() + (long)(_options.GoneMemory.TotalSeconds * _time.TimestampFrequency);
         _gone[connectionId] = expires;
         // A report counts as pending work until the grain has it, so "idle" means every 410 has been acted on.
         lock (_idleLock) _pending++;
-        _goneReports.Enqueue((connectionId, room));
+        _goneReports.Enqueue((connectionId, room, user));
         _goneSignal.Release();
     }
 
@@ -404,23 +414,29 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         }
     }
 
+    /// <summary>Starts every queued report, each as soon as one of <see cref="MaxGoneReportsInFlight"/> slots is free.</summary>
     private async Task FlushGoneReportsAsync()
     {
-        while (!_goneReports.IsEmpty)
+        // Duplicates are harmless (Gone is idempotent) and each one is pending work, so none is dropped here.
+        while (_goneReports.TryDequeue(out var report))
         {
-            // Duplicates are harmless (Gone is idempotent) and each one is pending work, so none is dropped here.
-            var batch = new List<(string, string?)>();
-            while (batch.Count < 256 && _goneReports.TryDequeue(out var report)) batch.Add(report);
-            await Task.WhenAll(batch.Select(ReportGoneAsync)).ConfigureAwait(false);
+            await _goneReportSlots.WaitAsync().ConfigureAwait(false);
+            _ = ReportGoneAsync(report);
         }
     }
 
-    private async Task ReportGoneAsync((string ConnectionId, string? Room) report)
+    private async Task WhenGoneReportsEndedAsync()
+    {
+        for (var i = 0; i < MaxGoneReportsInFlight; i++) await _goneReportSlots.WaitAsync().ConfigureAwait(false);
+        _goneReportSlots.Release(MaxGoneReportsInFlight);
+    }
+
+    private async Task ReportGoneAsync((string ConnectionId, string? Room, string? User) report)
     {
         try
         {
             // The grain keeps a connection whose $connect it accepted moments ago; then later messages must not skip it.
-            if (!await _goneConnections.GoneAsync(report.ConnectionId, report.Room).ConfigureAwait(false))
+            if (!await _goneConnections.GoneAsync(report.ConnectionId, report.Room, report.User).ConfigureAwait(false))
             {
                 _gone.TryRemove(report.ConnectionId, out _);
             }
@@ -431,6 +447,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         }
         finally
         {
+            _goneReportSlots.Release();
             CompleteOne();
         }
     }
