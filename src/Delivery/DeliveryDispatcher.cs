@@ -22,6 +22,10 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     private readonly ILogger<DeliveryDispatcher> _logger;
     private readonly DeliveryMetrics? _metrics;
     private readonly DeliveryQueue _queue = new();
+    private readonly ManagementApiOutage _outage;
+    private readonly long _maxOutageDelayTicks;
+    private int _droppedExpiredSinceSummary;
+    private int _droppedFullSinceSummary;
     private readonly PostPacer _pacer;
     private readonly BatchRecipientCache _batches;
     private readonly Func<string, bool> _takesBatches;
@@ -58,6 +62,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         _time = time ?? TimeProvider.System;
         _logger = logger;
         _pacer = new PostPacer(_options.MaxPostsPerSecond, _time);
+        _outage = new ManagementApiOutage(_time);
+        _maxOutageDelayTicks = (long)(_options.MaxOutageDelay.TotalSeconds * _time.TimestampFrequency);
         _batches = new BatchRecipientCache(batchRecipients, _options.BatchRegistryRefresh, _time, logger);
         _takesBatches = _batches.TakesBatches;
     }
@@ -82,6 +88,12 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     /// <summary>Posts queued on this silo and not yet started (what <see cref="DeliveryOptions.MaxQueued"/> bounds).</summary>
     public int Queued => _queue.Count;
 
+    /// <summary>Since when this silo's posts are refused by the Management API's circuit breaker (UTC), or null while they reach it.</summary>
+    public DateTimeOffset? ManagementApiFailingSince => _outage.Since;
+
+    /// <summary>Posts waiting for the Management API to take posts again (each holds a worker; the rest wait in the queue).</summary>
+    public int WaitingForManagementApi => _outage.Waiting;
+
     /// <summary>Deliveries queued or in flight.</summary>
     public long Pending => Interlocked.Read(ref _pending);
 
@@ -93,7 +105,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
 
     public DispatchResult Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null, string? user = null)
     {
-        var job = new DeliveryJob(message, room, _metrics, user);
+        var job = new DeliveryJob(message, room, _metrics, user) { QueuedAt = _time.GetTimestamp() };
         // A copy (callers pass their live member sets), counted before the first post can finish.
         string[] ids = [.. recipients];
         var count = ids.Length;
@@ -114,10 +126,20 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             return new DispatchResult(count, job.Completion);
         }
 
+        if (_outage.Active && _options.MaxQueued > 0 && _queue.Count + count > _options.MaxQueued)
+        {
+            // The Management API refuses posts: what waits for it stays within the queue's bound, the rest is dropped now.
+            var kept = Math.Max(0, _options.MaxQueued - _queue.Count);
+            for (var i = kept; i < count; i++) job.Complete(ManagementOutcome.Failed);
+            Dropped(count - kept, queueFull: true);
+            if (kept == 0) return new DispatchResult(count, job.Completion);
+            ids = ids[..kept];
+        }
+
         lock (_idleLock)
         {
             if (_pending == 0) _idle = NewIdleSignal(completed: false);
-            _pending += count;
+            _pending += ids.Length;
         }
         // Presence notices get their own stream: with a short budget they wait behind the room's messages.
         var (lane, priority) = room is null ? (stream, PostPriority.Direct)
@@ -308,7 +330,13 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         var (payload, sha256) = beside.Count == 0
             ? (item.Job.Message.Payload, item.Job.Message.PayloadSha256)
             : BatchEnvelope.Build([item.Job.Message, .. beside.Select(b => b.Job.Message)]);
-        var result = await PostPacedAsync(connectionId, payload, sha256, item.Job.Message.Id, token).ConfigureAwait(false);
+        if (await PostThroughOutagesAsync(item, payload, sha256, token).ConfigureAwait(false) is not { } result)
+        {
+            item.Job.Complete(ManagementOutcome.Failed);
+            foreach (var other in beside) other.Job.Complete(ManagementOutcome.Failed);
+            Dropped(1 + beside.Count, queueFull: false);
+            return;
+        }
 
         item.Job.Complete(result.Outcome);
         foreach (var other in beside) other.Job.Complete(result.Outcome);
@@ -327,6 +355,57 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
                 LogTooLarge(job.Message.Id, job.Room, payload.Length);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Posts, and while the Management API's circuit breaker refuses posts, waits for it to take them again (holding the
+    /// recipient, so its later posts stay behind this one) until <see cref="DeliveryOptions.MaxOutageDelay"/> after the
+    /// oldest message of the post was queued. Null: that deadline passed, the post is dropped.
+    /// </summary>
+    private async Task<ManagementResult?> PostThroughOutagesAsync(DeliveryItem item, byte[] payload, string sha256, CancellationToken token)
+    {
+        var deadline = item.Job.QueuedAt + _maxOutageDelayTicks;
+        // Queued before or during an outage and past its deadline already: it is not posted late.
+        if (_time.GetTimestamp() >= deadline && _outage.Outlived(item.Job.QueuedAt)) return null;
+        // A post whose retries all failed just before the breaker opened gets one more round, which joins the outage.
+        var oneMoreRound = _maxOutageDelayTicks > 0;
+        while (true)
+        {
+            ManagementApiOutage.Turn turn;
+            try
+            {
+                turn = await _outage.WaitTurnAsync(deadline, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return new ManagementResult(ManagementOutcome.Failed, 0, null, "shutting down", 0);
+            }
+            if (turn == ManagementApiOutage.Turn.Expired) return null;
+            var probe = turn == ManagementApiOutage.Turn.Probe;
+            var result = await PostPacedAsync(item.ConnectionId, payload, sha256, item.Job.Message.Id, token).ConfigureAwait(false);
+            var failed = result is { Outcome: ManagementOutcome.Failed, IsTransient: true };
+            // A probe that failed found the API failing still, whether or not its breaker said so.
+            var refused = result.CircuitOpen || (probe && failed);
+            if (token.IsCancellationRequested) return result;
+            if (!refused && failed && oneMoreRound)
+            {
+                oneMoreRound = false;
+                continue;
+            }
+            if (!refused)
+            {
+                if (_outage.Reached(probe) is { } lasted) LogManagementApiBack(lasted, _outage.Waiting);
+                return result;
+            }
+            if (_outage.Refused(probe)) LogManagementApiFailing(_options.MaxOutageDelay, result.Detail);
+            if (_time.GetTimestamp() >= deadline) return null;
+        }
+    }
+
+    private void Dropped(int count, bool queueFull)
+    {
+        Interlocked.Add(ref queueFull ? ref _droppedFullSinceSummary : ref _droppedExpiredSinceSummary, count);
+        _metrics?.Dropped(queueFull ? "outage_queue_full" : "outage_timeout", count);
     }
 
     /// <summary>
@@ -460,6 +539,9 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         var throttled = Interlocked.Exchange(ref _throttledSinceSummary, 0);
         var failed = Interlocked.Exchange(ref _failedSinceSummary, 0);
         if (throttled + failed > 0) LogFailureSummary(throttled, failed);
+        var expired = Interlocked.Exchange(ref _droppedExpiredSinceSummary, 0);
+        var full = Interlocked.Exchange(ref _droppedFullSinceSummary, 0);
+        if (expired + full > 0) LogDroppedInOutage(expired, _options.MaxOutageDelay, full, _options.MaxQueued);
     }
 
     private void Prune()

@@ -24,6 +24,9 @@ internal sealed class DeliveryJob(OutboundMessage message, string? room, Deliver
 
     public string? User { get; } = user;
 
+    /// <summary>When it was handed to the dispatcher (a <see cref="TimeProvider"/> timestamp): a post waits for a failing Management API at most <see cref="DeliveryOptions.MaxOutageDelay"/> from then.</summary>
+    public long QueuedAt { get; init; }
+
     public Task<DeliverySummary> Completion => _completion.Task;
 
     public DateTimeOffset? FinishedAt { get; private set; }
