@@ -31,7 +31,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     private readonly Func<string, bool> _takesBatches;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, long> _gone = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<(string ConnectionId, string? Room, string? User)> _goneReports = new();
+    private readonly ConcurrentQueue<GoneReport> _goneReports = new();
+    private readonly TimeSpan _connectGrace;
     private readonly SemaphoreSlim _goneSignal = new(0);
     // Each 410 report is a grain call of its own: one grain slow to answer holds one slot, never the reports behind it.
     private const int MaxGoneReportsInFlight = 64;
@@ -53,8 +54,10 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
 
     public DeliveryDispatcher(
         IManagementApiClient client, IGoneConnections goneConnections, IOptions<DeliveryOptions> options,
-        ILogger<DeliveryDispatcher> logger, TimeProvider? time = null, DeliveryMetrics? metrics = null, IBatchRecipients? batchRecipients = null)
+        ILogger<DeliveryDispatcher> logger, TimeProvider? time = null, DeliveryMetrics? metrics = null, IBatchRecipients? batchRecipients = null,
+        IOptions<ConnectionOptions>? connectionOptions = null)
     {
+        _connectGrace = connectionOptions?.Value.ConnectGracePeriod ?? TimeSpan.Zero;
         _metrics = metrics;
         _client = client;
         _goneConnections = goneConnections;
@@ -299,7 +302,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             {
                 var beside = _queue.TakeBeside(item.ConnectionId, _options.MaxBatchBytes - BatchEnvelope.Overhead - item.Job.Message.Payload.Length);
                 if (beside.Count > 0) ReleaseAdmissions();
-                await DeliverAsync(item, beside, token).ConfigureAwait(false);
+                // Held: answered 410, the recipient stays busy until its grain has said whether it is gone.
+                if (await DeliverAsync(item, beside, token).ConfigureAwait(false)) break;
                 for (var i = 0; i <= beside.Count; i++) CompleteOne();
                 next = _queue.Finished(item.ConnectionId);
                 if (next is null) break;
@@ -317,14 +321,15 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         }
     }
 
-    private async Task DeliverAsync(DeliveryItem item, List<DeliveryItem> beside, CancellationToken token)
+    /// <summary>Posts one item (with the items beside it). True when the post is held for its 410 report (see <see cref="HoldGone"/>).</summary>
+    private async Task<bool> DeliverAsync(DeliveryItem item, List<DeliveryItem> beside, CancellationToken token)
     {
         var connectionId = item.ConnectionId;
         if (_gone.ContainsKey(connectionId))
         {
             item.Job.Complete(ManagementOutcome.Gone);
             foreach (var other in beside) other.Job.Complete(ManagementOutcome.Gone);
-            return;
+            return false;
         }
 
         var (payload, sha256) = beside.Count == 0
@@ -335,7 +340,12 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             item.Job.Complete(ManagementOutcome.Failed);
             foreach (var other in beside) other.Job.Complete(ManagementOutcome.Failed);
             Dropped(1 + beside.Count, queueFull: false);
-            return;
+            return false;
+        }
+        if (result.Outcome == ManagementOutcome.Gone && !token.IsCancellationRequested)
+        {
+            HoldGone(connectionId, [item, .. beside], item.Job.Room, item.Job.User);
+            return true;
         }
 
         item.Job.Complete(result.Outcome);
@@ -343,9 +353,6 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         var job = item.Job;
         switch (result.Outcome)
         {
-            case ManagementOutcome.Gone:
-                MarkGone(connectionId, job.Room, job.User);
-                break;
             case ManagementOutcome.Throttled or ManagementOutcome.Failed:
                 // Per post at Debug: a 429 storm must not turn into thousands of warnings; SummarizeFailures reports them.
                 Interlocked.Increment(ref result.Outcome == ManagementOutcome.Throttled ? ref _throttledSinceSummary : ref _failedSinceSummary);
@@ -355,6 +362,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
                 LogTooLarge(job.Message.Id, job.Room, payload.Length);
                 break;
         }
+        return false;
     }
 
     /// <summary>
@@ -463,15 +471,38 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         }
     }
 
-    /// <summary>Remembers a 410 at once (later posts skip the id) and reports it to the connection's grain.</summary>
-    private void MarkGone(string connectionId, string? room, string? user)
+    /// <summary>
+    /// Holds a post answered 410 and reports the 410 to the connection's grain: the recipient stays busy meanwhile, so
+    /// its later posts wait behind this one. Gone: the post ends gone, the id is remembered (later posts skip it).
+    /// Kept (its <c>$connect</c> was accepted moments ago, API Gateway may not have finished it): the post is made
+    /// again once <see cref="ConnectionOptions.ConnectGracePeriod"/> has passed, ahead of the ones behind it.
+    /// </summary>
+    private void HoldGone(string connectionId, List<DeliveryItem> held, string? room, string? user)
     {
-        var expires = _time.GetTimestamp() + (long)(_options.GoneMemory.TotalSeconds * _time.TimestampFrequency);
-        _gone[connectionId] = expires;
         // A report counts as pending work until the grain has it, so "idle" means every 410 has been acted on.
         lock (_idleLock) _pending++;
-        _goneReports.Enqueue((connectionId, room, user));
+        _goneReports.Enqueue(new GoneReport(connectionId, room, user, held));
         _goneSignal.Release();
+    }
+
+    private void EndHeld(GoneReport report, ManagementOutcome outcome)
+    {
+        foreach (var item in report.Held) item.Job.Complete(outcome);
+        for (var i = 0; i < report.Held.Count; i++) CompleteOne();
+    }
+
+    private async Task RetryHeldAsync(GoneReport report)
+    {
+        try
+        {
+            await Task.Delay(_connectGrace, _time, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            EndHeld(report, ManagementOutcome.Failed);
+            return;
+        }
+        _queue.Resume(report.ConnectionId, report.Held);
     }
 
     private async Task RunGoneReporterAsync()
@@ -510,19 +541,29 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         _goneReportSlots.Release(MaxGoneReportsInFlight);
     }
 
-    private async Task ReportGoneAsync((string ConnectionId, string? Room, string? User) report)
+    private async Task ReportGoneAsync(GoneReport report)
     {
+        var gone = true;
         try
         {
-            // The grain keeps a connection whose $connect it accepted moments ago; then later messages must not skip it.
-            if (!await _goneConnections.GoneAsync(report.ConnectionId, report.Room, report.User).ConfigureAwait(false))
-            {
-                _gone.TryRemove(report.ConnectionId, out _);
-            }
+            // The grain keeps a connection whose $connect it accepted moments ago; then the post is made again later.
+            gone = await _goneConnections.GoneAsync(report.ConnectionId, report.Room, report.User).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             LogGoneReportFailed(e, report.ConnectionId);
+        }
+        try
+        {
+            if (!gone && _connectGrace > TimeSpan.Zero)
+            {
+                _ = RetryHeldAsync(report);
+                return;
+            }
+            // Remembered only when gone: a connection kept by its grain must not have its later posts skipped.
+            if (gone) _gone[report.ConnectionId] = _time.GetTimestamp() + (long)(_options.GoneMemory.TotalSeconds * _time.TimestampFrequency);
+            EndHeld(report, ManagementOutcome.Gone);
+            _queue.Resume(report.ConnectionId, []);
         }
         finally
         {
@@ -559,4 +600,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             if (stale) _tracked.TryRemove(id, out _);
         }
     }
+
+    /// <summary>A 410 to report, with the post it held (its items, oldest first).</summary>
+    private readonly record struct GoneReport(string ConnectionId, string? Room, string? User, List<DeliveryItem> Held);
 }

@@ -21,6 +21,8 @@ internal sealed class DeliveryQueue : IDisposable
     private readonly Queue<string>[] _turns = [new(), new(), new()];
     // Recipients with items in the streams, beside them, or a post in flight.
     private readonly Dictionary<string, Recipient> _recipients = new(StringComparer.Ordinal);
+    // Posts put back by Resume: each goes to the next free worker, ahead of the streams (its recipient is busy with it).
+    private readonly Queue<DeliveryItem> _resumed = new();
     // Items parked beside a busy recipient (or beside a batch recipient), per stream: they are that stream's queued
     // posts for admission as much as the items still in its queue.
     private readonly Dictionary<string, int> _parked = new(StringComparer.Ordinal);
@@ -94,6 +96,11 @@ internal sealed class DeliveryQueue : IDisposable
     {
         lock (_lock)
         {
+            if (_resumed.TryDequeue(out var resumed))
+            {
+                _count--;
+                return resumed;
+            }
             var turns = Array.Find(_turns, t => t.Count > 0)!;
             var stream = turns.Dequeue();
             var queue = _streams[stream];
@@ -154,6 +161,47 @@ internal sealed class DeliveryQueue : IDisposable
             if (recipient.InStreams == 0) _recipients.Remove(connectionId);
             return null;
         }
+    }
+
+    /// <summary>
+    /// Ends a hold on <paramref name="connectionId"/>: a post whose items were kept back (not <see cref="Finished"/>, so
+    /// that the recipient stayed busy and later items parked behind them). <paramref name="held"/> are posted again,
+    /// first, in their order; when it is empty the next parked item goes on, or the recipient is free.
+    /// </summary>
+    public void Resume(string connectionId, IReadOnlyList<DeliveryItem> held)
+    {
+        lock (_lock)
+        {
+            var recipient = _recipients[connectionId];
+            DeliveryItem next;
+            if (held.Count > 0)
+            {
+                next = held[0];
+                var waiting = new Queue<DeliveryItem>(held.Count - 1 + (recipient.Waiting?.Count ?? 0));
+                for (var i = 1; i < held.Count; i++)
+                {
+                    waiting.Enqueue(held[i]);
+                    _count++;
+                    _parked[held[i].Stream] = _parked.GetValueOrDefault(held[i].Stream) + 1;
+                }
+                if (recipient.Waiting is { } parked) foreach (var item in parked) waiting.Enqueue(item);
+                recipient.Waiting = waiting;
+            }
+            else if (recipient.Waiting is { Count: > 0 } waiting)
+            {
+                next = waiting.Dequeue();
+                Unpark(next);
+            }
+            else
+            {
+                recipient.InFlight = false;
+                if (recipient.InStreams == 0) _recipients.Remove(connectionId);
+                return;
+            }
+            _resumed.Enqueue(next);
+            _count++;
+        }
+        _queued.Release();
     }
 
     public void Dispose() => _queued.Dispose();
