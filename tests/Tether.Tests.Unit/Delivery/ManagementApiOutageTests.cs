@@ -59,10 +59,11 @@ public sealed class ManagementApiOutageTests
         string[] members = ["a", "b", "c"];
         for (var i = 0; i < 5; i++) dispatcher.Dispatch(ScriptedOutcomes.Message($"m{i}"), "room:r", "r", members, track: true);
         await ScriptedOutcomes.WaitUntilAsync(() => dispatcher.ManagementApiFailingSince is not null, "the dispatcher sees the outage");
+        await ScriptedOutcomes.WaitUntilAsync(() => dispatcher.WaitingForManagementApi == 3, "the post to each of the 3 recipients waits");
         var refusedBefore = Volatile.Read(ref breaker.Refusals);
-        await Task.Delay(600);
+        await Task.Delay(1000);
         // While the breaker stays open only one waiting post at a time asks it again (every 250 ms), not every worker.
-        Assert.InRange(Volatile.Read(ref breaker.Refusals) - refusedBefore, 1, 4);
+        Assert.InRange(Volatile.Read(ref breaker.Refusals) - refusedBefore, 1, 5);
 
         // Half-open: one trial goes through; the posts that would have raced it wait for its outcome instead.
         breaker.HalfOpen = true;
