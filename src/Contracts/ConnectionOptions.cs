@@ -8,10 +8,18 @@ public sealed class ConnectionOptions
     public const string Section = "Connections";
 
     /// <summary>
-    /// After <c>/connect</c> accepts a connection, API Gateway still answers 410 to posts until it has finished the
-    /// <c>$connect</c> (up to its 29 s integration timeout). A 410 inside this window is checked again after it ends.
+    /// After <c>/connect</c> accepts a connection, API Gateway answers 410 to posts until it has finished the
+    /// <c>$connect</c>, which it does as soon as <c>/connect</c> has answered. A post that meets 410 within this window
+    /// (counted from when the connection was stored, just before <c>/connect</c> answers) is made again once it has
+    /// passed; a 410 after it removes the connection at once.
     /// </summary>
-    public TimeSpan ConnectGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan ConnectGracePeriod { get; set; } = DefaultConnectGracePeriod;
+
+    /// <summary>
+    /// A few seconds: enough for a slow <c>/connect</c> answer to reach API Gateway and for the handshake to finish; not
+    /// 30 s, or a client that vanishes moments after connecting keeps costing a wasted post per message that long.
+    /// </summary>
+    public static readonly TimeSpan DefaultConnectGracePeriod = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// How often each connection is checked with API Gateway (GetConnection) in case its <c>$disconnect</c> never came

@@ -36,4 +36,17 @@ public sealed partial class DeliveryDispatcher
     [LoggerMessage(EventId = 2007, EventName = "DeliveriesAbandoned", Level = LogLevel.Warning,
         Message = "Shutting down: {Count} queued deliveries did not drain in time and were abandoned")]
     private partial void LogAbandoned(long count);
+
+    // 2010-2019: a failing Management API.
+    [LoggerMessage(EventId = 2010, EventName = "ManagementApiFailing", Level = LogLevel.Warning,
+        Message = "The Management API's circuit breaker refuses posts ({Detail}): posts wait up to {MaxOutageDelay} for it to take them again")]
+    private partial void LogManagementApiFailing(TimeSpan maxOutageDelay, string? detail);
+
+    [LoggerMessage(EventId = 2011, EventName = "ManagementApiBack", Level = LogLevel.Information,
+        Message = "The Management API takes posts again after {Lasted}; {Waiting} waiting posts go out now")]
+    private partial void LogManagementApiBack(TimeSpan lasted, int waiting);
+
+    [LoggerMessage(EventId = 2012, EventName = "DroppedInOutage", Level = LogLevel.Warning,
+        Message = "Posts dropped in the last 10 s while the Management API refused them: {Expired} after waiting {MaxOutageDelay}, {Full} because {MaxQueued} were waiting already")]
+    private partial void LogDroppedInOutage(int expired, TimeSpan maxOutageDelay, int full, int maxQueued);
 }

@@ -22,13 +22,21 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     private readonly ILogger<DeliveryDispatcher> _logger;
     private readonly DeliveryMetrics? _metrics;
     private readonly DeliveryQueue _queue = new();
+    private readonly ManagementApiOutage _outage;
+    private readonly long _maxOutageDelayTicks;
+    private int _droppedExpiredSinceSummary;
+    private int _droppedFullSinceSummary;
     private readonly PostPacer _pacer;
     private readonly BatchRecipientCache _batches;
     private readonly Func<string, bool> _takesBatches;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, long> _gone = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<(string ConnectionId, string? Room)> _goneReports = new();
+    private readonly ConcurrentQueue<GoneReport> _goneReports = new();
+    private readonly TimeSpan _connectGrace;
     private readonly SemaphoreSlim _goneSignal = new(0);
+    // Each 410 report is a grain call of its own: one grain slow to answer holds one slot, never the reports behind it.
+    private const int MaxGoneReportsInFlight = 64;
+    private readonly SemaphoreSlim _goneReportSlots = new(MaxGoneReportsInFlight);
     // Several shards of one room may live on this silo and track the same message: each adds its own job.
     private readonly ConcurrentDictionary<string, List<DeliveryJob>> _tracked = new(StringComparer.Ordinal);
     private readonly List<Task> _workers = [];
@@ -46,8 +54,10 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
 
     public DeliveryDispatcher(
         IManagementApiClient client, IGoneConnections goneConnections, IOptions<DeliveryOptions> options,
-        ILogger<DeliveryDispatcher> logger, TimeProvider? time = null, DeliveryMetrics? metrics = null, IBatchRecipients? batchRecipients = null)
+        ILogger<DeliveryDispatcher> logger, TimeProvider? time = null, DeliveryMetrics? metrics = null, IBatchRecipients? batchRecipients = null,
+        IOptions<ConnectionOptions>? connectionOptions = null)
     {
+        _connectGrace = connectionOptions?.Value.ConnectGracePeriod ?? TimeSpan.Zero;
         _metrics = metrics;
         _client = client;
         _goneConnections = goneConnections;
@@ -55,6 +65,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         _time = time ?? TimeProvider.System;
         _logger = logger;
         _pacer = new PostPacer(_options.MaxPostsPerSecond, _time);
+        _outage = new ManagementApiOutage(_time);
+        _maxOutageDelayTicks = (long)(_options.MaxOutageDelay.TotalSeconds * _time.TimestampFrequency);
         _batches = new BatchRecipientCache(batchRecipients, _options.BatchRegistryRefresh, _time, logger);
         _takesBatches = _batches.TakesBatches;
     }
@@ -76,6 +88,15 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     /// <summary>Posts made by this silo (a batch is one post), and how many of them were answered 429.</summary>
     public (long Posts, long Throttled) PostCounts => (Interlocked.Read(ref _posts), Interlocked.Read(ref _throttledPosts));
 
+    /// <summary>Posts queued on this silo and not yet started (what <see cref="DeliveryOptions.MaxQueued"/> bounds).</summary>
+    public int Queued => _queue.Count;
+
+    /// <summary>Since when this silo's posts are refused by the Management API's circuit breaker (UTC), or null while they reach it.</summary>
+    public DateTimeOffset? ManagementApiFailingSince => _outage.Since;
+
+    /// <summary>Posts waiting for the Management API to take posts again (each holds a worker; the rest wait in the queue).</summary>
+    public int WaitingForManagementApi => _outage.Waiting;
+
     /// <summary>Deliveries queued or in flight.</summary>
     public long Pending => Interlocked.Read(ref _pending);
 
@@ -85,9 +106,9 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         lock (_idleLock) return _idle.Task;
     }
 
-    public DispatchResult Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null)
+    public DispatchResult Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null, string? user = null)
     {
-        var job = new DeliveryJob(message, room, _metrics);
+        var job = new DeliveryJob(message, room, _metrics, user) { QueuedAt = _time.GetTimestamp() };
         // A copy (callers pass their live member sets), counted before the first post can finish.
         string[] ids = [.. recipients];
         var count = ids.Length;
@@ -108,10 +129,20 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             return new DispatchResult(count, job.Completion);
         }
 
+        if (_outage.Active && _options.MaxQueued > 0 && _queue.Count + count > _options.MaxQueued)
+        {
+            // The Management API refuses posts: what waits for it stays within the queue's bound, the rest is dropped now.
+            var kept = Math.Max(0, _options.MaxQueued - _queue.Count);
+            for (var i = kept; i < count; i++) job.Complete(ManagementOutcome.Failed);
+            Dropped(count - kept, queueFull: true);
+            if (kept == 0) return new DispatchResult(count, job.Completion);
+            ids = ids[..kept];
+        }
+
         lock (_idleLock)
         {
             if (_pending == 0) _idle = NewIdleSignal(completed: false);
-            _pending += count;
+            _pending += ids.Length;
         }
         // Presence notices get their own stream: with a short budget they wait behind the room's messages.
         var (lane, priority) = room is null ? (stream, PostPriority.Direct)
@@ -212,6 +243,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_workers).ConfigureAwait(false);
         await FlushGoneReportsAsync().ConfigureAwait(false);
+        await WhenGoneReportsEndedAsync().ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -221,6 +253,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         _queue.Dispose();
         _pacer.Dispose();
         _batches.Dispose();
+        _goneReportSlots.Dispose();
     }
 
     private void CompleteOne()
@@ -269,10 +302,13 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             {
                 var beside = _queue.TakeBeside(item.ConnectionId, _options.MaxBatchBytes - BatchEnvelope.Overhead - item.Job.Message.Payload.Length);
                 if (beside.Count > 0) ReleaseAdmissions();
-                await DeliverAsync(item, beside, token).ConfigureAwait(false);
+                // Held: answered 410, the recipient stays busy until its grain has said whether it is gone.
+                if (await DeliverAsync(item, beside, token).ConfigureAwait(false)) break;
                 for (var i = 0; i <= beside.Count; i++) CompleteOne();
                 next = _queue.Finished(item.ConnectionId);
                 if (next is null) break;
+                // A parked item taken counts as a queued item taken.
+                ReleaseAdmissions();
                 try
                 {
                     await _pacer.AcquireAsync(token).ConfigureAwait(false);
@@ -285,29 +321,38 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         }
     }
 
-    private async Task DeliverAsync(DeliveryItem item, List<DeliveryItem> beside, CancellationToken token)
+    /// <summary>Posts one item (with the items beside it). True when the post is held for its 410 report (see <see cref="HoldGone"/>).</summary>
+    private async Task<bool> DeliverAsync(DeliveryItem item, List<DeliveryItem> beside, CancellationToken token)
     {
         var connectionId = item.ConnectionId;
         if (_gone.ContainsKey(connectionId))
         {
             item.Job.Complete(ManagementOutcome.Gone);
             foreach (var other in beside) other.Job.Complete(ManagementOutcome.Gone);
-            return;
+            return false;
         }
 
         var (payload, sha256) = beside.Count == 0
             ? (item.Job.Message.Payload, item.Job.Message.PayloadSha256)
             : BatchEnvelope.Build([item.Job.Message, .. beside.Select(b => b.Job.Message)]);
-        var result = await PostPacedAsync(connectionId, payload, sha256, item.Job.Message.Id, token).ConfigureAwait(false);
+        if (await PostThroughOutagesAsync(item, payload, sha256, token).ConfigureAwait(false) is not { } result)
+        {
+            item.Job.Complete(ManagementOutcome.Failed);
+            foreach (var other in beside) other.Job.Complete(ManagementOutcome.Failed);
+            Dropped(1 + beside.Count, queueFull: false);
+            return false;
+        }
+        if (result.Outcome == ManagementOutcome.Gone && !token.IsCancellationRequested)
+        {
+            HoldGone(connectionId, [item, .. beside], item.Job.Room, item.Job.User);
+            return true;
+        }
 
         item.Job.Complete(result.Outcome);
         foreach (var other in beside) other.Job.Complete(result.Outcome);
         var job = item.Job;
         switch (result.Outcome)
         {
-            case ManagementOutcome.Gone:
-                MarkGone(connectionId, job.Room);
-                break;
             case ManagementOutcome.Throttled or ManagementOutcome.Failed:
                 // Per post at Debug: a 429 storm must not turn into thousands of warnings; SummarizeFailures reports them.
                 Interlocked.Increment(ref result.Outcome == ManagementOutcome.Throttled ? ref _throttledSinceSummary : ref _failedSinceSummary);
@@ -317,6 +362,58 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
                 LogTooLarge(job.Message.Id, job.Room, payload.Length);
                 break;
         }
+        return false;
+    }
+
+    /// <summary>
+    /// Posts, and while the Management API's circuit breaker refuses posts, waits for it to take them again (holding the
+    /// recipient, so its later posts stay behind this one) until <see cref="DeliveryOptions.MaxOutageDelay"/> after the
+    /// oldest message of the post was queued. Null: that deadline passed, the post is dropped.
+    /// </summary>
+    private async Task<ManagementResult?> PostThroughOutagesAsync(DeliveryItem item, byte[] payload, string sha256, CancellationToken token)
+    {
+        var deadline = item.Job.QueuedAt + _maxOutageDelayTicks;
+        // Queued before or during an outage and past its deadline already: it is not posted late.
+        if (_time.GetTimestamp() >= deadline && _outage.Outlived(item.Job.QueuedAt)) return null;
+        // A post whose retries all failed just before the breaker opened gets one more round, which joins the outage.
+        var oneMoreRound = _maxOutageDelayTicks > 0;
+        while (true)
+        {
+            ManagementApiOutage.Turn turn;
+            try
+            {
+                turn = await _outage.WaitTurnAsync(deadline, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return new ManagementResult(ManagementOutcome.Failed, 0, null, "shutting down", 0);
+            }
+            if (turn == ManagementApiOutage.Turn.Expired) return null;
+            var probe = turn == ManagementApiOutage.Turn.Probe;
+            var result = await PostPacedAsync(item.ConnectionId, payload, sha256, item.Job.Message.Id, token).ConfigureAwait(false);
+            var failed = result is { Outcome: ManagementOutcome.Failed, IsTransient: true };
+            // A probe that failed found the API failing still, whether or not its breaker said so.
+            var refused = result.CircuitOpen || (probe && failed);
+            if (token.IsCancellationRequested) return result;
+            if (!refused && failed && oneMoreRound)
+            {
+                oneMoreRound = false;
+                continue;
+            }
+            if (!refused)
+            {
+                if (_outage.Reached(probe) is { } lasted) LogManagementApiBack(lasted, _outage.Waiting);
+                return result;
+            }
+            if (_outage.Refused(probe)) LogManagementApiFailing(_options.MaxOutageDelay, result.Detail);
+            if (_time.GetTimestamp() >= deadline) return null;
+        }
+    }
+
+    private void Dropped(int count, bool queueFull)
+    {
+        Interlocked.Add(ref queueFull ? ref _droppedFullSinceSummary : ref _droppedExpiredSinceSummary, count);
+        _metrics?.Dropped(queueFull ? "outage_queue_full" : "outage_timeout", count);
     }
 
     /// <summary>
@@ -374,15 +471,38 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         }
     }
 
-    /// <summary>Remembers a 410 at once (later posts skip the id) and reports it to the connection's grain.</summary>
-    private void MarkGone(string connectionId, string? room)
+    /// <summary>
+    /// Holds a post answered 410 and reports the 410 to the connection's grain: the recipient stays busy meanwhile, so
+    /// its later posts wait behind this one. Gone: the post ends gone, the id is remembered (later posts skip it).
+    /// Kept (its <c>$connect</c> was accepted moments ago, API Gateway may not have finished it): the post is made
+    /// again once <see cref="ConnectionOptions.ConnectGracePeriod"/> has passed, ahead of the ones behind it.
+    /// </summary>
+    private void HoldGone(string connectionId, List<DeliveryItem> held, string? room, string? user)
     {
-        var expires = _time.GetTimestamp() + (long)(_options.GoneMemory.TotalSeconds * _time.TimestampFrequency);
-        _gone[connectionId] = expires;
         // A report counts as pending work until the grain has it, so "idle" means every 410 has been acted on.
         lock (_idleLock) _pending++;
-        _goneReports.Enqueue((connectionId, room));
+        _goneReports.Enqueue(new GoneReport(connectionId, room, user, held));
         _goneSignal.Release();
+    }
+
+    private void EndHeld(GoneReport report, ManagementOutcome outcome)
+    {
+        foreach (var item in report.Held) item.Job.Complete(outcome);
+        for (var i = 0; i < report.Held.Count; i++) CompleteOne();
+    }
+
+    private async Task RetryHeldAsync(GoneReport report)
+    {
+        try
+        {
+            await Task.Delay(_connectGrace, _time, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            EndHeld(report, ManagementOutcome.Failed);
+            return;
+        }
+        _queue.Resume(report.ConnectionId, report.Held);
     }
 
     private async Task RunGoneReporterAsync()
@@ -404,33 +524,50 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         }
     }
 
+    /// <summary>Starts every queued report, each as soon as one of <see cref="MaxGoneReportsInFlight"/> slots is free.</summary>
     private async Task FlushGoneReportsAsync()
     {
-        while (!_goneReports.IsEmpty)
+        // Duplicates are harmless (Gone is idempotent) and each one is pending work, so none is dropped here.
+        while (_goneReports.TryDequeue(out var report))
         {
-            // Duplicates are harmless (Gone is idempotent) and each one is pending work, so none is dropped here.
-            var batch = new List<(string, string?)>();
-            while (batch.Count < 256 && _goneReports.TryDequeue(out var report)) batch.Add(report);
-            await Task.WhenAll(batch.Select(ReportGoneAsync)).ConfigureAwait(false);
+            await _goneReportSlots.WaitAsync().ConfigureAwait(false);
+            _ = ReportGoneAsync(report);
         }
     }
 
-    private async Task ReportGoneAsync((string ConnectionId, string? Room) report)
+    private async Task WhenGoneReportsEndedAsync()
     {
+        for (var i = 0; i < MaxGoneReportsInFlight; i++) await _goneReportSlots.WaitAsync().ConfigureAwait(false);
+        _goneReportSlots.Release(MaxGoneReportsInFlight);
+    }
+
+    private async Task ReportGoneAsync(GoneReport report)
+    {
+        var gone = true;
         try
         {
-            // The grain keeps a connection whose $connect it accepted moments ago; then later messages must not skip it.
-            if (!await _goneConnections.GoneAsync(report.ConnectionId, report.Room).ConfigureAwait(false))
-            {
-                _gone.TryRemove(report.ConnectionId, out _);
-            }
+            // The grain keeps a connection whose $connect it accepted moments ago; then the post is made again later.
+            gone = await _goneConnections.GoneAsync(report.ConnectionId, report.Room, report.User).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             LogGoneReportFailed(e, report.ConnectionId);
         }
+        try
+        {
+            if (!gone && _connectGrace > TimeSpan.Zero)
+            {
+                _ = RetryHeldAsync(report);
+                return;
+            }
+            // Remembered only when gone: a connection kept by its grain must not have its later posts skipped.
+            if (gone) _gone[report.ConnectionId] = _time.GetTimestamp() + (long)(_options.GoneMemory.TotalSeconds * _time.TimestampFrequency);
+            EndHeld(report, ManagementOutcome.Gone);
+            _queue.Resume(report.ConnectionId, []);
+        }
         finally
         {
+            _goneReportSlots.Release();
             CompleteOne();
         }
     }
@@ -443,6 +580,9 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         var throttled = Interlocked.Exchange(ref _throttledSinceSummary, 0);
         var failed = Interlocked.Exchange(ref _failedSinceSummary, 0);
         if (throttled + failed > 0) LogFailureSummary(throttled, failed);
+        var expired = Interlocked.Exchange(ref _droppedExpiredSinceSummary, 0);
+        var full = Interlocked.Exchange(ref _droppedFullSinceSummary, 0);
+        if (expired + full > 0) LogDroppedInOutage(expired, _options.MaxOutageDelay, full, _options.MaxQueued);
     }
 
     private void Prune()
@@ -460,4 +600,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             if (stale) _tracked.TryRemove(id, out _);
         }
     }
+
+    /// <summary>A 410 to report, with the post it held (its items, oldest first).</summary>
+    private readonly record struct GoneReport(string ConnectionId, string? Room, string? User, List<DeliveryItem> Held);
 }

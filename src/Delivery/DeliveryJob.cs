@@ -4,8 +4,11 @@ using Tether.Grains;
 
 namespace Tether.Delivery;
 
-/// <summary>One message on its way to its recipients, with thread-safe outcome counters.</summary>
-internal sealed class DeliveryJob(OutboundMessage message, string? room, DeliveryMetrics? metrics = null)
+/// <summary>
+/// One message on its way to its recipients, with thread-safe outcome counters. <see cref="Room"/> or <see cref="User"/>
+/// names the room or user whose stream it is, reported with a 410 so that they heal.
+/// </summary>
+internal sealed class DeliveryJob(OutboundMessage message, string? room, DeliveryMetrics? metrics = null, string? user = null)
 {
     private readonly TaskCompletionSource<DeliverySummary> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _recipients;
@@ -18,6 +21,11 @@ internal sealed class DeliveryJob(OutboundMessage message, string? room, Deliver
     public OutboundMessage Message { get; } = message;
 
     public string? Room { get; } = room;
+
+    public string? User { get; } = user;
+
+    /// <summary>When it was handed to the dispatcher (a <see cref="TimeProvider"/> timestamp): a post waits for a failing Management API at most <see cref="DeliveryOptions.MaxOutageDelay"/> from then.</summary>
+    public long QueuedAt { get; init; }
 
     public Task<DeliverySummary> Completion => _completion.Task;
 

@@ -11,6 +11,7 @@ public sealed class DeliveryMetrics
     private readonly Counter<long> _retries;
     private readonly Histogram<double> _fanOutDuration;
     private readonly UpDownCounter<long> _inFlight;
+    private readonly Counter<long> _dropped;
 
     public DeliveryMetrics(IMeterFactory meterFactory)
     {
@@ -23,6 +24,8 @@ public sealed class DeliveryMetrics
             "From handing a message to the dispatcher until its last recipient's post ended, by target (room, direct).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
         _inFlight = meter.CreateUpDownCounter<long>("tether.deliveries.in_flight", "{post}", "Management API posts in flight on this silo.");
+        _dropped = meter.CreateCounter<long>("tether.deliveries.dropped", "{delivery}",
+            "Posts dropped while the Management API's circuit breaker refused posts, by reason: outage_timeout (waited Delivery__MaxOutageDelay), outage_queue_full (Delivery__MaxQueued were waiting).");
     }
 
     public void Delivery(ManagementOutcome outcome) =>
@@ -42,6 +45,9 @@ public sealed class DeliveryMetrics
     /// <summary><paramref name="target"/>: <c>room</c> or <c>direct</c>.</summary>
     public void FanOutFinished(string target, long startTimestamp) =>
         _fanOutDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>("target", target));
+
+    /// <summary><paramref name="reason"/>: <c>outage_timeout</c> or <c>outage_queue_full</c>.</summary>
+    public void Dropped(string reason, int count) => _dropped.Add(count, new KeyValuePair<string, object?>("reason", reason));
 
     public void PostStarted() => _inFlight.Add(1);
 

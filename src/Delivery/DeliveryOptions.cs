@@ -14,6 +14,12 @@ public sealed class DeliveryOptions
 
     public const int DefaultMaxBatchBytes = 32 * 1024;
 
+    /// <summary>
+    /// Rides out a Management API blip of up to a minute (many cycles of its circuit breaker) while what arrives is
+    /// still a live conversation; what a longer outage drops, clients get back from history (<c>History__Ttl</c>, 1 hour).
+    /// </summary>
+    public static readonly TimeSpan DefaultMaxOutageDelay = TimeSpan.FromMinutes(1);
+
     /// <summary>API Gateway's limit for one post.</summary>
     public const int PostLimitBytes = 128 * 1024;
 
@@ -49,6 +55,14 @@ public sealed class DeliveryOptions
     /// <summary>The longest a sender waits for the queue to fall below <see cref="MaxQueued"/>; after that its posts are queued anyway.</summary>
     public TimeSpan AdmissionTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a post refused by the Management API's open (or half-open) circuit breaker, or failed while it is open,
+    /// waits for it to close, counted from when the post was queued; then it is dropped and counted. While the breaker
+    /// is open at most <see cref="MaxQueued"/> posts wait on this silo and further posts are dropped at once. 0: a
+    /// refused post fails at once.
+    /// </summary>
+    public TimeSpan MaxOutageDelay { get; set; } = DefaultMaxOutageDelay;
+
     /// <summary>How long a connection that answered 410 is remembered, so that queued messages skip it.</summary>
     public TimeSpan GoneMemory { get; set; } = TimeSpan.FromMinutes(15);
 
@@ -76,6 +90,7 @@ public sealed class DeliveryOptionsValidator : IValidateOptions<DeliveryOptions>
         if (options.MaxBatchBytes is < 1024 or > DeliveryOptions.PostLimitBytes) problems.Add($"Delivery__MaxBatchBytes must be 1024 to {DeliveryOptions.PostLimitBytes} (API Gateway's 128 KiB per post).");
         if (options.ThrottledRetryTimeout < TimeSpan.Zero || options.ThrottledRetryTimeout > MaxWait) problems.Add($"Delivery__ThrottledRetryTimeout must be 0 to {MaxWait:c}.");
         if (options.BatchRegistryRefresh <= TimeSpan.Zero || options.BatchRegistryRefresh > MaxWait) problems.Add($"Delivery__BatchRegistryRefresh must be positive and at most {MaxWait:c}.");
+        if (options.MaxOutageDelay < TimeSpan.Zero || options.MaxOutageDelay > MaxWait) problems.Add($"Delivery__MaxOutageDelay must be 0 to {MaxWait:c}.");
         if (options.GoneMemory <= TimeSpan.Zero) problems.Add("Delivery__GoneMemory must be positive.");
         if (options.TrackedSummaryRetention <= TimeSpan.Zero) problems.Add("Delivery__TrackedSummaryRetention must be positive.");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);

@@ -21,19 +21,22 @@ internal sealed class DeliveryQueue : IDisposable
     private readonly Queue<string>[] _turns = [new(), new(), new()];
     // Recipients with items in the streams, beside them, or a post in flight.
     private readonly Dictionary<string, Recipient> _recipients = new(StringComparer.Ordinal);
-    // Items waiting beside a batch recipient, per stream: they count as that stream's queued posts for admission.
-    private readonly Dictionary<string, int> _besideBatch = new(StringComparer.Ordinal);
+    // Posts put back by Resume: each goes to the next free worker, ahead of the streams (its recipient is busy with it).
+    private readonly Queue<DeliveryItem> _resumed = new();
+    // Items parked beside a busy recipient (or beside a batch recipient), per stream: they are that stream's queued
+    // posts for admission as much as the items still in its queue.
+    private readonly Dictionary<string, int> _parked = new(StringComparer.Ordinal);
     // One count per item in a stream queue: a worker that passes it takes exactly one item out of the streams.
     private readonly SemaphoreSlim _queued = new(0);
     private int _count;
 
-    /// <summary>Items waiting in stream queues or beside a batch recipient (not yet taken by a worker).</summary>
+    /// <summary>Items waiting in stream queues or parked beside their recipient (not yet being posted).</summary>
     public int Count => Volatile.Read(ref _count);
 
     /// <summary>Whether <paramref name="stream"/> has items waiting.</summary>
     public bool HasQueued(string stream)
     {
-        lock (_lock) return _streams.ContainsKey(stream) || _besideBatch.ContainsKey(stream);
+        lock (_lock) return _streams.ContainsKey(stream) || _parked.ContainsKey(stream);
     }
 
     /// <summary>
@@ -68,7 +71,7 @@ internal sealed class DeliveryQueue : IDisposable
                     }
                     if (recipient.Batch && (recipient.InFlight || recipient.InStreams > 0))
                     {
-                        AddBeside(recipient, item);
+                        Park(recipient, item);
                         continue;
                     }
                     recipient.InStreams++;
@@ -93,11 +96,15 @@ internal sealed class DeliveryQueue : IDisposable
     {
         lock (_lock)
         {
+            if (_resumed.TryDequeue(out var resumed))
+            {
+                _count--;
+                return resumed;
+            }
             var turns = Array.Find(_turns, t => t.Count > 0)!;
             var stream = turns.Dequeue();
             var queue = _streams[stream];
             var item = queue.Dequeue();
-            _count--;
             if (queue.Count > 0) turns.Enqueue(stream);
             else _streams.Remove(stream);
 
@@ -105,9 +112,11 @@ internal sealed class DeliveryQueue : IDisposable
             recipient.InStreams--;
             if (recipient.InFlight)
             {
-                (recipient.Waiting ??= new()).Enqueue(item);
+                // Still queued, only parked: it stays counted until it is posted.
+                Park(recipient, item);
                 return null;
             }
+            _count--;
             recipient.InFlight = true;
             return item;
         }
@@ -127,7 +136,7 @@ internal sealed class DeliveryQueue : IDisposable
             {
                 bytes -= next.Job.Message.Payload.Length + 1;
                 taken.Add(recipient.Waiting.Dequeue());
-                TookBesideBatch(next);
+                Unpark(next);
             }
         }
         return taken;
@@ -145,7 +154,7 @@ internal sealed class DeliveryQueue : IDisposable
             if (recipient.Waiting is { Count: > 0 } waiting)
             {
                 var next = waiting.Dequeue();
-                if (recipient.Batch) TookBesideBatch(next);
+                Unpark(next);
                 return next;
             }
             recipient.InFlight = false;
@@ -154,32 +163,65 @@ internal sealed class DeliveryQueue : IDisposable
         }
     }
 
+    /// <summary>
+    /// Ends a hold on <paramref name="connectionId"/>: a post whose items were kept back (not <see cref="Finished"/>, so
+    /// that the recipient stayed busy and later items parked behind them). <paramref name="held"/> are posted again,
+    /// first, in their order; when it is empty the next parked item goes on, or the recipient is free.
+    /// </summary>
+    public void Resume(string connectionId, IReadOnlyList<DeliveryItem> held)
+    {
+        lock (_lock)
+        {
+            var recipient = _recipients[connectionId];
+            DeliveryItem next;
+            if (held.Count > 0)
+            {
+                next = held[0];
+                var waiting = new Queue<DeliveryItem>(held.Count - 1 + (recipient.Waiting?.Count ?? 0));
+                for (var i = 1; i < held.Count; i++)
+                {
+                    waiting.Enqueue(held[i]);
+                    _count++;
+                    _parked[held[i].Stream] = _parked.GetValueOrDefault(held[i].Stream) + 1;
+                }
+                if (recipient.Waiting is { } parked) foreach (var item in parked) waiting.Enqueue(item);
+                recipient.Waiting = waiting;
+            }
+            else if (recipient.Waiting is { Count: > 0 } waiting)
+            {
+                next = waiting.Dequeue();
+                Unpark(next);
+            }
+            else
+            {
+                recipient.InFlight = false;
+                if (recipient.InStreams == 0) _recipients.Remove(connectionId);
+                return;
+            }
+            _resumed.Enqueue(next);
+            _count++;
+        }
+        _queued.Release();
+    }
+
     public void Dispose() => _queued.Dispose();
 
-    private void AddBeside(Recipient recipient, DeliveryItem item)
+    /// <summary>Parks an item that is counted in <see cref="Count"/> already (added with its chunk, or not yet taken).</summary>
+    private void Park(Recipient recipient, DeliveryItem item)
     {
         (recipient.Waiting ??= new()).Enqueue(item);
-        _besideBatch[item.Stream] = _besideBatch.GetValueOrDefault(item.Stream) + 1;
+        _parked[item.Stream] = _parked.GetValueOrDefault(item.Stream) + 1;
     }
 
-    /// <summary>Items parked beside a batch recipient count as queued, as every item added beside it later does.</summary>
-    private void SwitchToBatches(Recipient recipient)
-    {
-        recipient.Batch = true;
-        if (recipient.Waiting is null) return;
-        foreach (var parked in recipient.Waiting)
-        {
-            _count++;
-            _besideBatch[parked.Stream] = _besideBatch.GetValueOrDefault(parked.Stream) + 1;
-        }
-    }
+    /// <summary>Items parked while it was busy are counted already, as every item parked beside it later is.</summary>
+    private static void SwitchToBatches(Recipient recipient) => recipient.Batch = true;
 
-    private void TookBesideBatch(DeliveryItem item)
+    private void Unpark(DeliveryItem item)
     {
         _count--;
-        var left = _besideBatch[item.Stream] - 1;
-        if (left == 0) _besideBatch.Remove(item.Stream);
-        else _besideBatch[item.Stream] = left;
+        var left = _parked[item.Stream] - 1;
+        if (left == 0) _parked.Remove(item.Stream);
+        else _parked[item.Stream] = left;
     }
 
     private sealed class Recipient

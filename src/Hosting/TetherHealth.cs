@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Mime;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -9,12 +10,14 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
+using Tether.Delivery;
 
 namespace Tether.Hosting;
 
 /// <summary>
 /// <c>/health/live</c> (the process answers; no I/O) and <c>/health/ready</c> (this node should get traffic: its silo is
-/// an active cluster member, or as a client it reaches one; Redis answers a ping when configured; it is not shutting down).
+/// an active cluster member, or as a client it reaches one; Redis answers a ping when configured; it is not shutting down;
+/// a silo's posts are not being refused by the Management API's circuit breaker).
 /// </summary>
 public static class TetherHealth
 {
@@ -26,7 +29,8 @@ public static class TetherHealth
     {
         var checks = services.AddHealthChecks()
             .AddCheck<ShutdownHealthCheck>("shutdown", tags: [ReadyTag])
-            .AddCheck<ClusterHealthCheck>("cluster", tags: [ReadyTag]);
+            .AddCheck<ClusterHealthCheck>("cluster", tags: [ReadyTag])
+            .AddCheck<ManagementApiHealthCheck>("managementApi", tags: [ReadyTag]);
         if (TetherClusterExtensions.RedisConnectionString(configuration) is { } redis)
         {
             services.AddSingleton(_ => new RedisHealthCheck(redis));
@@ -105,6 +109,25 @@ public sealed class ClusterHealthCheck(IServiceProvider services) : IHealthCheck
             }
         }
         return HealthCheckResult.Unhealthy("no Orleans silo or client in this process");
+    }
+}
+
+/// <summary>
+/// Unhealthy while this process's dispatcher finds the Management API failing: its circuit breaker refuses posts and
+/// they wait (<c>Delivery__MaxOutageDelay</c>). A process without a silo posts nothing and is not judged on it.
+/// </summary>
+public sealed class ManagementApiHealthCheck(IServiceProvider services) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (services.GetService<DeliveryDispatcher>() is not { } dispatcher)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy("no dispatcher in this process"));
+        }
+        return Task.FromResult(dispatcher.ManagementApiFailingSince is { } since
+            ? HealthCheckResult.Unhealthy(string.Create(CultureInfo.InvariantCulture,
+                $"Management API failing since {since:O}: its circuit breaker refuses posts; {dispatcher.WaitingForManagementApi + dispatcher.Queued} posts waiting"))
+            : HealthCheckResult.Healthy("posts reach the Management API"));
     }
 }
 

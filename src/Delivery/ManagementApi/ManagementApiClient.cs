@@ -28,8 +28,8 @@ public sealed partial class ManagementApiClient : IManagementApiClient, IDisposa
     private readonly AWSCredentials _credentials;
     private readonly RegionEndpoint _region;
     private readonly string _connectionsBase;
-    private readonly ResiliencePipeline<ManagementResult> _pipeline;
-    private readonly ResiliencePipeline<ManagementResult> _pipelineLeavingThrottles;
+    private readonly Pipeline _pipeline;
+    private readonly Pipeline _pipelineLeavingThrottles;
     private readonly ILogger _logger;
     private int _forbiddenReported;
 
@@ -88,14 +88,15 @@ public sealed partial class ManagementApiClient : IManagementApiClient, IDisposa
 
     private async Task<ManagementResult> SendAsync(
         HttpMethod method, string connectionId, ReadOnlyMemory<byte> payload, string payloadSha256,
-        CancellationToken cancellationToken, Action<byte[]>? onSuccessBody = null, ResiliencePipeline<ManagementResult>? pipeline = null)
+        CancellationToken cancellationToken, Action<byte[]>? onSuccessBody = null, Pipeline? pipeline = null)
     {
         var uri = ConnectionUri(connectionId);
         var attempts = 0;
+        var used = pipeline ?? _pipeline;
         ManagementResult result;
         try
         {
-            result = await (pipeline ?? _pipeline).ExecuteAsync(async ct =>
+            result = await used.Run.ExecuteAsync(async ct =>
             {
                 attempts++;
                 using var request = await CreateSignedRequestAsync(method, uri, payload, payloadSha256, ct).ConfigureAwait(false);
@@ -110,7 +111,7 @@ public sealed partial class ManagementApiClient : IManagementApiClient, IDisposa
         }
         catch (BrokenCircuitException)
         {
-            result = new ManagementResult(ManagementOutcome.Failed, 0, null, "circuit open: the Management API failed repeatedly", attempts);
+            result = new ManagementResult(ManagementOutcome.Failed, 0, null, "circuit open: the Management API failed repeatedly", attempts, CircuitOpen: true);
         }
         catch (TimeoutRejectedException)
         {
@@ -122,6 +123,11 @@ public sealed partial class ManagementApiClient : IManagementApiClient, IDisposa
         }
 
         if (result.Outcome == ManagementOutcome.Forbidden) ReportForbidden(method, uri, result);
+        // A failure that opened the breaker (or came while it was open) is part of an outage, like the refusals after it.
+        if (result is { Outcome: ManagementOutcome.Failed, IsTransient: true, CircuitOpen: false } && used.Breaker.CircuitState != CircuitState.Closed)
+        {
+            result = result with { CircuitOpen = true };
+        }
         return result;
     }
 
@@ -248,8 +254,12 @@ public sealed partial class ManagementApiClient : IManagementApiClient, IDisposa
         AutomaticDecompression = DecompressionMethods.None,
     };
 
-    private static ResiliencePipeline<ManagementResult> BuildPipeline(ManagementApiOptions options, DeliveryMetrics? metrics, bool retryThrottled)
+    /// <summary>A resilience pipeline and the state of its circuit breaker.</summary>
+    private sealed record Pipeline(ResiliencePipeline<ManagementResult> Run, CircuitBreakerStateProvider Breaker);
+
+    private static Pipeline BuildPipeline(ManagementApiOptions options, DeliveryMetrics? metrics, bool retryThrottled)
     {
+        var breaker = new CircuitBreakerStateProvider();
         static bool IsTransientException(Exception? e) => e is HttpRequestException or TimeoutRejectedException;
 
         var builder = new ResiliencePipelineBuilder<ManagementResult>();
@@ -282,13 +292,14 @@ public sealed partial class ManagementApiClient : IManagementApiClient, IDisposa
             });
         }
 
-        return builder
+        var pipeline = builder
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions<ManagementResult>
             {
                 FailureRatio = options.BreakerFailureRatio,
                 MinimumThroughput = options.BreakerMinimumThroughput,
                 SamplingDuration = options.BreakerSamplingDuration,
                 BreakDuration = options.BreakerBreakDuration,
+                StateProvider = breaker,
                 // 429 is left out on purpose: it is often one client's full send buffer, not a dead endpoint.
                 ShouldHandle = args => ValueTask.FromResult(
                     args.Outcome.Exception is null
@@ -297,5 +308,6 @@ public sealed partial class ManagementApiClient : IManagementApiClient, IDisposa
             })
             .AddTimeout(options.AttemptTimeout)
             .Build();
+        return new Pipeline(pipeline, breaker);
     }
 }

@@ -10,12 +10,13 @@ public interface IDeliveryDispatcher
 {
     /// <summary>
     /// Queues <paramref name="message"/> for each recipient. <paramref name="stream"/> names the source (a room, a user,
-    /// direct messages) for ordering and fairness; <paramref name="room"/> is reported with a 410 so the room heals.
+    /// direct messages) for ordering and fairness; <paramref name="room"/> or <paramref name="user"/> (the user whose
+    /// stream this is) is reported with a 410 so the room or user heals.
     /// A tracked message is waited for by <paramref name="trackingKey"/> (default: the message id); room shards use
     /// their own keys because several shards of one room may share a silo. The result says when every post queued
     /// here has ended, which a room or shard that hands members to another silo waits for (see <c>RoomShardGrain</c>).
     /// </summary>
-    DispatchResult Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null);
+    DispatchResult Dispatch(OutboundMessage message, string stream, string? room, IEnumerable<string> recipients, bool track, string? trackingKey = null, string? user = null);
 
     /// <summary>
     /// Completes when <paramref name="stream"/> may add posts: at once unless this silo's queue is over its mark and

@@ -17,9 +17,12 @@ public enum ManagementOutcome
     Failed,
 }
 
-/// <summary>The result of one Management API call, after retries.</summary>
+/// <summary>
+/// The result of one Management API call, after retries. <paramref name="CircuitOpen"/>: the call (or its last retry)
+/// was refused by the open or half-open circuit breaker without reaching the Management API.
+/// </summary>
 public readonly record struct ManagementResult(
-    ManagementOutcome Outcome, int StatusCode, string? ErrorType, string? Detail, int Attempts, TimeSpan? RetryAfter = null)
+    ManagementOutcome Outcome, int StatusCode, string? ErrorType, string? Detail, int Attempts, TimeSpan? RetryAfter = null, bool CircuitOpen = false)
 {
     public bool IsTransient => Outcome is ManagementOutcome.Throttled || (Outcome is ManagementOutcome.Failed && StatusCode is 0 or >= 500);
 }

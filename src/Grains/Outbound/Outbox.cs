@@ -14,13 +14,15 @@ internal sealed class Outbox
     private readonly IDeliveryDispatcher _dispatcher;
     private readonly string _stream;
     private readonly string? _room;
+    private readonly string? _user;
     private QueuedPosts? _queued;
 
-    private Outbox(IDeliveryDispatcher dispatcher, string stream, string? room, bool keepsPosts)
+    private Outbox(IDeliveryDispatcher dispatcher, string stream, string? room, bool keepsPosts, string? user = null)
     {
         _dispatcher = dispatcher;
         _stream = stream;
         _room = room;
+        _user = user;
         KeepsPosts = keepsPosts;
     }
 
@@ -29,6 +31,9 @@ internal sealed class Outbox
 
     /// <summary>Direct messages (to a connection or a user's connections).</summary>
     public static Outbox Direct(IDeliveryDispatcher dispatcher) => new(dispatcher, DirectStream, room: null, keepsPosts: false);
+
+    /// <summary>A user's messages: direct messages whose 410s are reported with the user, so that the user heals.</summary>
+    public static Outbox ForUser(IDeliveryDispatcher dispatcher, string user) => new(dispatcher, DirectStream, room: null, keepsPosts: false, user);
 
     /// <summary>Whether posts are kept until they end (see <see cref="AllEnded"/>); off where nobody waits for them.</summary>
     public bool KeepsPosts { get; set; }
@@ -39,7 +44,7 @@ internal sealed class Outbox
     /// <summary>Queues the message for each recipient and returns their number.</summary>
     public int Post(OutboundMessage message, IEnumerable<string> recipients, bool track = false, string? trackingKey = null)
     {
-        var dispatched = _dispatcher.Dispatch(message, _stream, _room, recipients, track, trackingKey);
+        var dispatched = _dispatcher.Dispatch(message, _stream, _room, recipients, track, trackingKey, _user);
         if (KeepsPosts) (_queued ??= new()).Add(dispatched.Ended);
         return dispatched.Recipients;
     }

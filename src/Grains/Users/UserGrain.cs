@@ -12,10 +12,12 @@ public sealed class UserGrain(
     IOptions<HistoryOptions> historyOptions,
     TimeProvider time) : Grain, IUserGrain
 {
-    private readonly Outbox _direct = Outbox.Direct(dispatcher);
+    private Outbox? _outbox;
     private MessageStream? _stream;
 
     private HashSet<string> Connections => state.State.Connections;
+
+    private Outbox Direct => _outbox ??= Outbox.ForUser(dispatcher, this.GetPrimaryKeyString());
 
     // Opened at the first message or resume: most users never get a message, and need no history round trip.
     private MessageStream Stream => _stream ??= new MessageStream(HistoryStreams.User(this.GetPrimaryKeyString()), history, historyOptions.Value, time, PostAsync);
@@ -51,7 +53,7 @@ public sealed class UserGrain(
     {
         var (resume, replay) = await Stream.ReplayFromAsync(since);
         // The user's own outbox: the dispatcher keeps these ahead of the user's next posts to this connection.
-        foreach (var message in replay) await _direct.AdmitAndPostAsync(message, [connectionId]);
+        foreach (var message in replay) await Direct.AdmitAndPostAsync(message, [connectionId]);
         return resume;
     }
 
@@ -61,7 +63,7 @@ public sealed class UserGrain(
     private async Task<int[]> PostAsync(IReadOnlyList<Sequenced> group)
     {
         var counts = new int[group.Count];
-        for (var i = 0; i < group.Count; i++) counts[i] = await _direct.AdmitAndPostAsync(group[i].Message, Connections);
+        for (var i = 0; i < group.Count; i++) counts[i] = await Direct.AdmitAndPostAsync(group[i].Message, Connections);
         return counts;
     }
 }

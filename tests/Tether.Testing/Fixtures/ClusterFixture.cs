@@ -173,6 +173,26 @@ public sealed class ObservedConnections(InMemoryConnections inner) : IEmulatedCo
     public ValueTask<bool> CloseAsync(string connectionId) => inner.CloseAsync(connectionId);
 }
 
+/// <summary>
+/// One silo whose Management API client gives up fast: one retry, and a breaker that opens on two failures within a
+/// second and tries again after half a second. Posts wait for a failing Management API at most three seconds.
+/// </summary>
+public sealed class OutageClusterFixture : ClusterFixture
+{
+    public static readonly TimeSpan MaxOutageDelay = TimeSpan.FromSeconds(3);
+
+    protected override int SiloCount => 1;
+
+    protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings =>
+    [
+        new("ManagementApi:MaxRetryAttempts", "1"),
+        new("ManagementApi:BreakerMinimumThroughput", "2"),
+        new("ManagementApi:BreakerSamplingDuration", "00:00:01"),
+        new("ManagementApi:BreakerBreakDuration", "00:00:00.500"),
+        new("Delivery:MaxOutageDelay", MaxOutageDelay.ToString("c", System.Globalization.CultureInfo.InvariantCulture)),
+    ];
+}
+
 /// <summary>Two silos sharing a budget of 1,000 posts per second; tests add and stop a third.</summary>
 public sealed class BudgetClusterFixture : ClusterFixture
 {

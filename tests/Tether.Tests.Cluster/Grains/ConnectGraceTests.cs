@@ -30,8 +30,10 @@ public sealed class ConnectGraceTests(GraceClusterFixture fixture)
         var room = "grace-" + Guid.NewGuid().ToString("N")[..6];
         var id = await ConnectAsync(room, EmulatedConnectionState.Connecting);
 
+        var before = System.Diagnostics.Stopwatch.GetTimestamp();
         await PublishAsync(room, "\"too early\"");
-        await fixture.DrainAsync();
+        // The post meets 410; the grain keeps the connection, and the post waits for the window to pass.
+        await fixture.Observed.LookedUpAfterAsync(id, before, TimeSpan.FromSeconds(20));
         Assert.NotNull(await fixture.Grains.GetGrain<IConnectionGrain>(id).GetSnapshot());
         Assert.True(await fixture.Grains.GetGrain<IRoomGrain>(room).IsMember(id));
 
@@ -39,7 +41,27 @@ public sealed class ConnectGraceTests(GraceClusterFixture fixture)
         await PublishAsync(room, "\"welcome\"");
         await fixture.DrainAsync();
 
-        Assert.Equal(["\"welcome\""], fixture.Connections.Received(id).Select(m => System.Text.Json.JsonDocument.Parse(m).RootElement.GetProperty("body").GetRawText()).ToArray());
+        // The post that met 410 during the handshake is made again once the window has passed, and the later one follows it.
+        Assert.Equal(["\"too early\"", "\"welcome\""], fixture.Connections.Received(id).Select(m => System.Text.Json.JsonDocument.Parse(m).RootElement.GetProperty("body").GetRawText()).ToArray());
+    }
+
+    [Fact]
+    public async Task A_410_after_the_window_removes_the_connection_at_once()
+    {
+        var room = "grace-" + Guid.NewGuid().ToString("N")[..6];
+        var id = await ConnectAsync(room, EmulatedConnectionState.Open);
+        var grain = fixture.Grains.GetGrain<IConnectionGrain>(id);
+        var snapshot = await grain.GetSnapshot();
+        // The window (3 s in this cluster) is time passing, not an event to await.
+        await Task.Delay(TimeSpan.FromSeconds(3.2));
+        fixture.Connections.Vanish(id);
+
+        await PublishAsync(room, "\"after the window\"");
+        await fixture.DrainAsync();
+
+        Assert.NotNull(snapshot);
+        Assert.Null(await grain.GetSnapshot());
+        Assert.False(await fixture.Grains.GetGrain<IRoomGrain>(room).IsMember(id));
     }
 
     [Fact]
@@ -47,17 +69,20 @@ public sealed class ConnectGraceTests(GraceClusterFixture fixture)
     {
         var room = "grace-" + Guid.NewGuid().ToString("N")[..6];
         var id = await ConnectAsync(room, EmulatedConnectionState.Connecting);
+        var before = System.Diagnostics.Stopwatch.GetTimestamp();
         await PublishAsync(room, "1");
-        await fixture.DrainAsync();
+        await fixture.Observed.LookedUpAfterAsync(id, before, TimeSpan.FromSeconds(20));
         fixture.Connections.Vanish(id);
         var vanishedAt = System.Diagnostics.Stopwatch.GetTimestamp();
 
-        // The grain asks API Gateway again (GetConnection) about its own id when the grace period ends (another
-        // test's connection may be asked about meanwhile). Its turn runs to the end before the next call, so the
-        // snapshot read after that lookup sees the outcome.
+        // When the grace period ends the grain asks API Gateway again (GetConnection) about its own id, and the post
+        // that met 410 is made again (another test's connection may be asked about meanwhile). The grain's turn runs
+        // to the end before the next call, and the dispatcher is idle once the grain has the post's 410, so the
+        // snapshot read after both sees the outcome.
         var grain = fixture.Grains.GetGrain<IConnectionGrain>(id);
         Assert.NotNull(await grain.GetSnapshot());
         await fixture.Observed.LookedUpAfterAsync(id, vanishedAt, TimeSpan.FromSeconds(20));
+        await fixture.DrainAsync();
 
         Assert.Null(await grain.GetSnapshot());
 

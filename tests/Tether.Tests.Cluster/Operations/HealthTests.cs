@@ -24,6 +24,8 @@ public sealed class ApiHealthTests(ApiFixture fixture)
         Assert.Equal("silo active", checks.GetProperty("cluster").GetProperty("description").GetString());
         Assert.Equal("Healthy", checks.GetProperty("shutdown").GetProperty("status").GetString());
         Assert.False(checks.TryGetProperty("redis", out _), "no Redis is configured, so none is checked");
+        // The embedded silo's dispatcher is found, and it reaches the Management API.
+        Assert.Equal("posts reach the Management API", checks.GetProperty("managementApi").GetProperty("description").GetString());
     }
 }
 

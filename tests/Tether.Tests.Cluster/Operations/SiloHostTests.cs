@@ -38,6 +38,7 @@ public sealed class SiloHostTests(SiloHostFixture fixture) : IClassFixture<SiloH
         Assert.Equal("Healthy", checks.GetProperty("cluster").GetProperty("status").GetString());
         Assert.Equal("silo active", checks.GetProperty("cluster").GetProperty("description").GetString());
         Assert.Equal("Healthy", checks.GetProperty("shutdown").GetProperty("status").GetString());
+        Assert.Equal("posts reach the Management API", checks.GetProperty("managementApi").GetProperty("description").GetString());
     }
 
     [Theory]

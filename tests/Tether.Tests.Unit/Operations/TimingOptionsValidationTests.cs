@@ -31,6 +31,8 @@ public sealed class TimingOptionsValidationTests
     [InlineData("DrainTimeout", "2.00:00:00")]
     [InlineData("TrackedSummaryRetention", "00:00:00")]
     [InlineData("TrackedSummaryRetention", "-00:02:00")]
+    [InlineData("MaxOutageDelay", "-00:00:01")]
+    [InlineData("MaxOutageDelay", "2.00:00:00")]
     public void Delivery_timings_that_cannot_work_are_refused(string key, string value)
     {
         var options = Bind<DeliveryOptions>(DeliveryOptions.Section, key, value);
