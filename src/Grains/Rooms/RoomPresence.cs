@@ -58,6 +58,8 @@ internal sealed class RoomPresence(
         {
             // Never inside the caller's turn: a join holds the room's gate, and admission may wait.
             await Task.Yield();
+            // The window outlives the join or leave that opened it: that call's deadline is not this work's.
+            CallDeadline.Forget();
             while (_pending.Count > 0)
             {
                 var wait = options.PresenceWindow - time.GetElapsedTime(_lastFlush);
