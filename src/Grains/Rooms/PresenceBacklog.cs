@@ -6,7 +6,7 @@ namespace Tether.Grains;
 /// This silo's rooms whose presence notices wait for their window (<see cref="RoomPresence"/>), and the log of notices
 /// dropped over a room's cap. "Idle" means every notice announced so far has reached the dispatcher.
 /// </summary>
-public sealed partial class PresenceBacklog(ILogger<PresenceBacklog> logger)
+public sealed partial class PresenceBacklog(ILogger<PresenceBacklog> logger, MessageMetrics metrics)
 {
     private readonly Lock _lock = new();
     private int _waiting;
@@ -43,6 +43,7 @@ public sealed partial class PresenceBacklog(ILogger<PresenceBacklog> logger)
     internal void Drop(string room, int count, int cap, bool reported)
     {
         Interlocked.Add(ref _dropped, count);
+        metrics.PresenceDropped(count);
         if (reported) LogDropped(room, count, cap);
     }
 
