@@ -19,6 +19,26 @@ public sealed class RoomOptions
     public int PresenceMaxMembers { get; set; } = 1000;
 
     /// <summary>
+    /// Joins and leaves of one room within this window go out together, and a join and a leave of the same connection
+    /// within it cancel out: one connection alternating joinroom/leaveroom costs at most one notice per window.
+    /// </summary>
+    public TimeSpan PresenceWindow { get; set; } = DefaultPresenceWindow;
+
+    public static readonly TimeSpan DefaultPresenceWindow = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Presence posts (one per recipient of each notice) one room may cause per second, for the whole cluster (the room
+    /// grain sends every notice of its room). Notices past it are dropped and counted. The default is a fifth of the
+    /// default post budget (<c>Delivery__MaxPostsPerSecond</c>), so no room's presence can take the budget from messages.
+    /// </summary>
+    public int MaxPresencePostsPerSecond { get; set; } = DefaultMaxPresencePostsPerSecond;
+
+    public const int DefaultMaxPresencePostsPerSecond = 1000;
+
+    /// <summary>Who may send to the default room (every connection is in it: 100,000 members in a large deployment).</summary>
+    public DefaultRoomSend DefaultRoomSend { get; set; } = DefaultRoomSend.Members;
+
+    /// <summary>
     /// A room with more members than this keeps its membership in shard grains instead of one list: a room's state is
     /// written whole on every join, so one list would cost O(members) per join and hold the whole fan-out on one silo.
     /// </summary>
@@ -60,11 +80,20 @@ public sealed class RoomOptions
 /// <summary>Refuses room settings that cannot work, naming the setting as an operator sets it.</summary>
 public sealed class RoomOptionsValidator : IValidateOptions<RoomOptions>
 {
+    /// <summary>Notices held longer than this would no longer read as "someone just joined".</summary>
+    private static readonly TimeSpan MaxPresenceWindow = TimeSpan.FromSeconds(10);
+
     public ValidateOptionsResult Validate(string? name, RoomOptions options)
     {
         var problems = new List<string>();
         if (options.DefaultRoom is { } room && !RoomNames.IsValid(room)) problems.Add("Rooms__Default is not a valid room name.");
         if (options.PresenceMaxMembers < 0) problems.Add("Rooms__PresenceMaxMembers must not be negative.");
+        if (options.PresenceWindow < TimeSpan.Zero || options.PresenceWindow > MaxPresenceWindow)
+        {
+            problems.Add($"Rooms__PresenceWindow must be 0 to {MaxPresenceWindow:c}.");
+        }
+        if (options.MaxPresencePostsPerSecond < 1) problems.Add("Rooms__MaxPresencePostsPerSecond must be at least 1 (Rooms__PresenceNotices=false turns presence off).");
+        if (!Enum.IsDefined(options.DefaultRoomSend)) problems.Add("Rooms__DefaultRoomSend must be Members or AdminOnly.");
         if (options.ShardThreshold < 1) problems.Add("Rooms__ShardThreshold must be at least 1.");
         if (options.InitialShards is < 1 or > RoomShards.MaxShards || !int.IsPow2(options.InitialShards))
         {

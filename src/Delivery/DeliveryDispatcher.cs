@@ -146,7 +146,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         }
         // Presence notices get their own stream: with a short budget they wait behind the room's messages.
         var (lane, priority) = room is null ? (stream, PostPriority.Direct)
-            : message.IsPresence ? ("presence|" + stream, PostPriority.Presence)
+            : message.IsPresence ? (DeliveryLanes.Presence(stream), PostPriority.Presence)
             : (stream, PostPriority.Room);
         _queue.Enqueue(lane, priority, job, ids, _takesBatches);
         return new DispatchResult(count, job.Completion);

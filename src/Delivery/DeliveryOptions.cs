@@ -52,8 +52,14 @@ public sealed class DeliveryOptions
     /// </summary>
     public int MaxQueued { get; set; } = 4096;
 
-    /// <summary>The longest a sender waits for the queue to fall below <see cref="MaxQueued"/>; after that its posts are queued anyway.</summary>
-    public TimeSpan AdmissionTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// The longest a sender waits for the queue to fall below <see cref="MaxQueued"/>; after that its posts are queued
+    /// anyway. Validated at start to stay (with a margin) below the response timeouts, so a held sender hears "sent"
+    /// rather than a timeout: 5 s leaves room under the API nodes' 10 s (<c>Orleans__Messaging__ResponseTimeout</c>).
+    /// </summary>
+    public TimeSpan AdmissionTimeout { get; set; } = DefaultAdmissionTimeout;
+
+    public static readonly TimeSpan DefaultAdmissionTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// How long a post refused by the Management API's open (or half-open) circuit breaker, or failed while it is open,

@@ -15,6 +15,7 @@ public sealed class MessageMetrics
     private readonly Counter<long> _disconnected;
     private readonly UpDownCounter<long> _active;
     private readonly Counter<long> _messagesIn;
+    private readonly Counter<long> _presenceDropped;
 
     public MessageMetrics(IMeterFactory meterFactory)
     {
@@ -27,6 +28,8 @@ public sealed class MessageMetrics
             "Connections removed, by reason: disconnect ($disconnect), closed (DELETE /api/connections/{id}), gone (410 from the Management API), swept.");
         _messagesIn = Meter.CreateCounter<long>("tether.messages.received", "{message}",
             "Messages accepted for delivery, by source (client, api) and target (room, connection, user).");
+        _presenceDropped = Meter.CreateCounter<long>("tether.presence.dropped", "{notice}",
+            "Presence notices dropped over a room's Rooms__MaxPresencePostsPerSecond (or past a window's bound).");
     }
 
     public Meter Meter { get; }
@@ -47,4 +50,7 @@ public sealed class MessageMetrics
     /// <summary><paramref name="source"/>: <c>client</c> or <c>api</c>; <paramref name="target"/>: <c>room</c>, <c>connection</c> or <c>user</c>.</summary>
     public void MessageReceived(string source, string target) =>
         _messagesIn.Add(1, new KeyValuePair<string, object?>("source", source), new KeyValuePair<string, object?>("target", target));
+
+    /// <summary>Presence notices a room dropped over its cap (see <c>RoomPresence</c>).</summary>
+    public void PresenceDropped(int count) => _presenceDropped.Add(count);
 }

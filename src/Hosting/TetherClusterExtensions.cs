@@ -60,6 +60,9 @@ public static class TetherClusterExtensions
             gateway.GatewayListRefreshPeriod = host.Value.Gateway.RefreshPeriod);
         client.Services.AddOptions<ClientMessagingOptions>().Configure<IOptions<OrleansHostOptions>>((messaging, host) =>
             messaging.ResponseTimeout = host.Value.Messaging.ResponseTimeout);
+        // The silos' admission wait, as this node's configuration states it, must end before this client gives up.
+        client.Services.AddOptions<DeliveryOptions>().Bind(configuration.GetSection(DeliveryOptions.Section));
+        client.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OrleansHostOptions>, ClientAdmissionTimeoutValidator>());
         // Calls stranded on a silo that dies fail when membership declares it dead, not at the response timeout.
         client.Services.AddSingleton<StrandedCalls>();
         client.Services.AddSingleton<IOutgoingGrainCallFilter>(sp => sp.GetRequiredService<StrandedCalls>());

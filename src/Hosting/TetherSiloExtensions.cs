@@ -30,6 +30,7 @@ public static class TetherSiloExtensions
         silo.AddTetherActivationCollection(configuration);
         silo.AddTetherDirectoryCache(configuration, singleSilo: embedded);
         services.AddValidatedOptions<DeliveryOptions, DeliveryOptionsValidator>(configuration.GetSection(DeliveryOptions.Section));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeliveryOptions>, SiloAdmissionTimeoutValidator>());
         services.AddOptions<ManagementApiOptions>().Configure(o => ManagementApiOptions.Bind(configuration, o)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ManagementApiOptions>>(new ManagementApiOptionsValidator(endpointRequired: !localDefaults)));
         services.TryAddTimeProvider();
@@ -60,6 +61,7 @@ public static class TetherSiloExtensions
         services.AddSingleton<IBatchRecipients, BatchConnections>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PostBudgetSplit>();
         services.AddTetherHooks(configuration);
+        services.AddSingleton<PresenceBacklog>();
         services.AddSingleton<DeliveryDispatcher>();
         services.AddSingleton<IDeliveryDispatcher>(sp => sp.GetRequiredService<DeliveryDispatcher>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DispatcherLifecycle>();

@@ -49,6 +49,12 @@ namespace Tether.Tests.Grains
     {
         public const string Name = "hand-over-cluster";
     }
+
+    [CollectionDefinition(Name)]
+    public sealed class AbuseClusterTests : ICollectionFixture<AbuseClusterFixture>
+    {
+        public const string Name = "abuse-cluster";
+    }
 }
 
 namespace Tether.Tests.Api

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
+using Tether.Api.Hosting;
 using Tether.Api.Integration;
 using Tether.Contracts;
 using Tether.Grains;
@@ -32,7 +33,7 @@ internal static class AdminEndpoints
     private static async Task<IResult> SendToRoomAsync(
         string room, bool? wait, double? timeoutSeconds, HttpRequest request, IGrainFactory grains,
         IOptions<IntegrationOptions> integration, IOptions<AdminOptions> options, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics,
-        IApplicationHooks hooks)
+        IApplicationHooks hooks, CallBudget budget)
     {
         room = SlashesFromRoute(room);
         if (!limits.Value.IsValidRoomName(room)) return BadRoom(limits.Value);
@@ -41,7 +42,12 @@ internal static class AdminEndpoints
 
         metrics.MessageReceived("api", "room");
         var grain = grains.Room(room);
-        var receipt = await grain.Publish(message!, exceptConnectionId: null, trackDelivery: wait == true);
+        PublishReceipt receipt;
+        // Admission ends by the deadline: no 503 for a message that is then delivered.
+        using (CallDeadline.Begin(time, budget.Timeout))
+        {
+            receipt = await grain.Publish(message!, exceptConnectionId: null, trackDelivery: wait == true);
+        }
         if (wait != true)
         {
             return Results.Json(new JsonObject { ["id"] = receipt.MessageId, ["recipients"] = receipt.Recipients, ["seq"] = receipt.Seq, ["epoch"] = receipt.Epoch }, statusCode: 202);
@@ -125,27 +131,36 @@ internal static class AdminEndpoints
 
     private static async Task<IResult> SendToConnectionAsync(
         string id, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics,
-        IApplicationHooks hooks)
+        IApplicationHooks hooks, CallBudget budget)
     {
         if (ConnectionIdFromRoute(id) is not { } connectionId) return BadConnectionId();
         var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, limits.Value, time, hooks, HookRequests.Target(connectionId, null));
         if (problem is not null) return problem;
         metrics.MessageReceived("api", "connection");
-        return await grains.Connection(connectionId).Deliver(message!)
+        bool delivered;
+        using (CallDeadline.Begin(time, budget.Timeout))
+        {
+            delivered = await grains.Connection(connectionId).Deliver(message!);
+        }
+        return delivered
             ? Results.Json(new JsonObject { ["id"] = message!.Id, ["recipients"] = 1 }, statusCode: 202)
             : Results.Problem(statusCode: 404, title: "Unknown connection", detail: $"No connection '{connectionId}' is connected.");
     }
 
     private static async Task<IResult> SendToUserAsync(
         string user, HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> integration, IOptions<LimitOptions> limits, TimeProvider time, MessageMetrics metrics,
-        IApplicationHooks hooks)
+        IApplicationHooks hooks, CallBudget budget)
     {
         user = SlashesFromRoute(user);
         if (!UserIds.IsValid(user)) return Results.Problem(statusCode: 400, title: "Invalid user", detail: UserIds.Rule);
         var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, limits.Value, time, hooks, HookRequests.Target(null, user));
         if (problem is not null) return problem;
         metrics.MessageReceived("api", "user");
-        var receipt = await grains.User(user).Publish(message!, requestId: null);
+        PublishReceipt receipt;
+        using (CallDeadline.Begin(time, budget.Timeout))
+        {
+            receipt = await grains.User(user).Publish(message!, requestId: null);
+        }
         return receipt.Recipients > 0
             ? Results.Json(new JsonObject { ["id"] = receipt.MessageId, ["recipients"] = receipt.Recipients, ["seq"] = receipt.Seq, ["epoch"] = receipt.Epoch }, statusCode: 202)
             : Results.Problem(statusCode: 404, title: "Unknown user", detail: $"User '{user}' has no connection.");

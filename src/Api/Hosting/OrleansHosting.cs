@@ -32,12 +32,14 @@ internal static partial class OrleansHosting
                 silo.AddTether(configuration, embedded: true, localDefaults: builder.Environment.IsDevelopment());
             });
             builder.Services.AddTetherShutdownTimeout();
+            builder.Services.AddSingleton(CallBudget.Embedded);
             builder.Services.AddValidatedOptions<SingleNodeOptions, SingleNodeOptionsValidator>(configuration.GetSection(SingleNodeOptions.Section));
         }
         else
         {
             // Activity propagation carries the API request's trace into the grain calls on the silos.
             builder.UseOrleansClient(client => client.UseTetherRedisCluster(configuration, redis).AddActivityPropagation());
+            builder.Services.AddSingleton(CallBudget.Client);
         }
 
         builder.Services.AddSingleton<DrainState>();

@@ -33,7 +33,8 @@ internal static class IntegrationEndpoints
 
     private static async Task<IResult> ConnectAsync(
         HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options, IOptions<LimitOptions> limits,
-        IOptions<RoomOptions> roomOptions, UserTokenValidator tokens, TimeProvider time, IApplicationHooks hooks)
+        IOptions<RoomOptions> roomOptions, UserTokenValidator tokens, TimeProvider time, IApplicationHooks hooks, CallBudget budget,
+        ILoggerFactory loggers)
     {
         var (document, error) = await JsonBody.ReadAsync(request, options.Value.MaxBodyBytes, request.HttpContext.RequestAborted);
         if (error is not null) return Replies.Error(error);
@@ -84,14 +85,48 @@ internal static class IntegrationEndpoints
                 (user, rooms, data) = (decision!.User, decision.Rooms, decision.Data);
             }
 
-            var result = await grains.Connection(connectionId)
-                .Connect(new ConnectRequest(Blank(user), rooms, connectedAt, Blank(sourceIp), Blank(userAgent), requestId, allowedRooms, batch, data));
+            var connect = new ConnectRequest(Blank(user), rooms, connectedAt, Blank(sourceIp), Blank(userAgent), requestId, allowedRooms, batch, data);
+            var result = await ConnectOrUndoAsync(grains.Connection(connectionId), connect, time, budget, loggers);
             return Results.Json(new JsonObject
             {
                 ["type"] = "connected",
                 ["connectionId"] = connectionId,
                 ["rooms"] = new JsonArray([.. result.Rooms.Select(r => JsonValue.Create(r))]),
             });
+        }
+    }
+
+    /// <summary>
+    /// The grain refuses a connect that reaches it after the deadline and undoes one that finishes after it; should the
+    /// call fail anyway (a lost reply), a disconnect queued behind it undoes it, so that the 503 API Gateway gets (it
+    /// then refuses the WebSocket) stays true.
+    /// </summary>
+    private static async Task<ConnectResult> ConnectOrUndoAsync(IConnectionGrain grain, ConnectRequest request, TimeProvider time, CallBudget budget, ILoggerFactory loggers)
+    {
+        try
+        {
+            using (CallDeadline.Begin(time, budget.Timeout))
+            {
+                return await grain.Connect(request);
+            }
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            _ = UndoConnectAsync(grain, loggers.CreateLogger(typeof(IntegrationEndpoints)));
+            throw;
+        }
+    }
+
+    private static async Task UndoConnectAsync(IConnectionGrain grain, ILogger logger)
+    {
+        try
+        {
+            await grain.Disconnect("$connect answered 503");
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            // Not reached: the sweep finds the connection once API Gateway answers 410 for it.
+            IntegrationLog.UndoFailed(logger, e, grain.GetPrimaryKeyString());
         }
     }
 
@@ -116,7 +151,8 @@ internal static class IntegrationEndpoints
     }
 
     private static async Task<IResult> HandleEventAsync(
-        HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options, IOptions<LimitOptions> limits, IApplicationHooks hooks)
+        HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options, IOptions<LimitOptions> limits, IApplicationHooks hooks,
+        TimeProvider time, CallBudget budget)
     {
         var (document, error) = await JsonBody.ReadAsync(request, options.Value.MaxBodyBytes, request.HttpContext.RequestAborted);
         if (error is not null) return Replies.Error(error);
@@ -129,7 +165,13 @@ internal static class IntegrationEndpoints
             var (command, invalid) = RpcActions.Match(body, hooks) is { } rpc ? (rpc, null) : ClientMessageParser.Parse(body, limits.Value);
             if (invalid is not null) return Replies.Error(invalid);
 
-            var reply = await grains.Connection(connectionId).Handle(command!);
+            ClientReply reply;
+            // The grain answers by the deadline (a message it cannot take by then is refused, not sent): no 503 for a
+            // message that goes out.
+            using (CallDeadline.Begin(time, budget.Timeout))
+            {
+                reply = await grains.Connection(connectionId).Handle(command!);
+            }
             return Replies.From(reply, command!.RequestId);
         }
     }

@@ -106,7 +106,7 @@ internal static class TetherOpenApi
         ["400"] = "Invalid body: {\"type\":\"error\",\"code\":\"invalid_json|invalid_connection_id|invalid_field|…\",\"message\":\"…\"}.",
         ["401"] = "The integration secret header is missing or wrong (when a secret is configured).",
         ["413"] = "The request body is over Integration__MaxBodyBytes.",
-        ["503"] = "draining or cluster_unavailable, in the same error shape, with Retry-After: try again (another node).",
+        ["503"] = "draining or cluster_unavailable, in the same error shape, with Retry-After: try again (another node); too_late: the message was not processed, send it again.",
     };
 
     private static Dictionary<string, string> With(Dictionary<string, string> common, params (string Status, string Text)[] extra)

@@ -18,4 +18,7 @@ public sealed partial class ConnectionGrain
 
     [LoggerMessage(1005, LogLevel.Debug, "Connection {ConnectionId} gone (410) and removed everywhere", EventName = "Gone")]
     private partial void LogGone(string connectionId);
+
+    [LoggerMessage(1303, LogLevel.Warning, "Connection {ConnectionId} finished registering after the API's deadline (the caller was answered 503) and was removed again", EventName = "ConnectUndone")]
+    private partial void LogConnectUndone(string connectionId);
 }

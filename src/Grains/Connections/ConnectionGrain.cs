@@ -6,7 +6,7 @@ namespace Tether.Grains;
 
 [GrainType(TetherGrainTypes.Connection)]
 public sealed partial class ConnectionGrain(
-    [PersistentState("connection", TetherStorage.Name)] IPersistentState<ConnectionState> state,
+    [PersistentState(StoredRecipients.ConnectionStateName, TetherStorage.Name)] IPersistentState<ConnectionState> state,
     IDeliveryDispatcher dispatcher,
     IOptions<RoomOptions> roomOptions,
     IOptions<ConnectionOptions> connectionOptions,
@@ -45,6 +45,8 @@ public sealed partial class ConnectionGrain(
         {
             return new ConnectResult(AlreadyConnected: true, [.. State.Rooms]);
         }
+        // The API has answered 503 by now (API Gateway refused the WebSocket): registering it would make a ghost.
+        if (CallDeadline.Passed(time)) throw new TimeoutException($"Connection {Id} reached its grain after the caller's deadline: not registered.");
 
         var rooms = new List<string>();
         if (_rooms.DefaultRoom is { } lobby) rooms.Add(lobby);
@@ -78,6 +80,13 @@ public sealed partial class ConnectionGrain(
             State.Rooms.ExceptWith(full);
             await state.WriteStateAsync();
             rooms = [.. rooms.Except(full, StringComparer.Ordinal)];
+        }
+        if (CallDeadline.Passed(time))
+        {
+            // Finished after the API answered 503: undo it, so the caller's "failed" stays true.
+            await RemoveEverywhereAsync(extraRoom: null, "connect_timed_out");
+            LogConnectUndone(Id);
+            throw new TimeoutException($"Connection {Id} was registered after the caller's deadline and has been removed again.");
         }
         metrics.Connected();
         LogConnected(Id, State.User, rooms.Count);
@@ -171,6 +180,12 @@ public sealed partial class ConnectionGrain(
         {
             return Task.FromResult<ClientReply>(new ErrorReply(404, "unknown_connection",
                 "This connection is not registered (it never connected, or it has disconnected)."));
+        }
+        if (CallDeadline.Passed(time))
+        {
+            // Queued here behind this connection's earlier messages until its caller gave up: refuse, and do nothing.
+            return Task.FromResult<ClientReply>(new ErrorReply(503, "too_late",
+                "This message waited too long behind this connection's earlier ones and was not processed; send it again."));
         }
         if (!TryTakeMessageToken())
         {
@@ -299,6 +314,11 @@ public sealed partial class ConnectionGrain(
             return new ErrorReply(400, "invalid_message", "sendmessage needs a \"room\" (this server has no default room).");
         }
         if (Forbidden(name) is { } forbidden) return forbidden;
+        if (name == _rooms.DefaultRoom && _rooms.DefaultRoomSend == DefaultRoomSend.AdminOnly)
+        {
+            return new ErrorReply(403, "default_room_send_forbidden",
+                $"Only the server sends to the default room '{name}' here (Rooms__DefaultRoomSend); send to a named room.");
+        }
         if (!State.Rooms.Contains(name))
         {
             return new ErrorReply(403, "not_in_room", $"Join room '{name}' before sending to it.");
@@ -325,14 +345,18 @@ public sealed partial class ConnectionGrain(
         PublishReceipt? receipt = null;
         if (direct.ConnectionId is { } target)
         {
-            recipients = target == Id
-                ? await Deliver(message) ? 1 : 0
-                : await GrainFactory.Connection(target).Deliver(message) ? 1 : 0;
+            recipients = target == Id ? await Deliver(message) ? 1 : 0
+                // Asked of storage first: an unknown id costs a read, not an activation.
+                : await StoredRecipients.IsConnectedAsync(ServiceProvider, target) && await GrainFactory.Connection(target).Deliver(message) ? 1 : 0;
         }
-        else
+        else if (await StoredRecipients.HasConnectionsAsync(ServiceProvider, direct.User!))
         {
             receipt = await GrainFactory.User(direct.User!).Publish(message, direct.RequestId);
             recipients = receipt.Recipients;
+        }
+        else
+        {
+            recipients = 0;
         }
 
         if (recipients == 0)

@@ -38,8 +38,32 @@ internal sealed class Outbox
     /// <summary>Whether posts are kept until they end (see <see cref="AllEnded"/>); off where nobody waits for them.</summary>
     public bool KeepsPosts { get; set; }
 
-    /// <summary>Completes when this sender may add posts (see <see cref="IDeliveryDispatcher.AdmitAsync"/>).</summary>
-    public ValueTask AdmitAsync() => _dispatcher.AdmitAsync(_stream);
+    /// <summary>
+    /// Completes when this sender may add posts (see <see cref="IDeliveryDispatcher.AdmitAsync"/>), or at the current
+    /// call's deadline (<see cref="CallDeadline"/>): then its posts are queued anyway, as after
+    /// <c>Delivery__AdmissionTimeout</c>, so that its caller hears "sent" rather than a timeout for a message that goes out.
+    /// </summary>
+    public ValueTask AdmitAsync()
+    {
+        var admission = _dispatcher.AdmitAsync(_stream);
+        if (admission.IsCompleted || CallDeadline.Remaining(TimeProvider.System) is not { } left) return admission;
+        return WithinAsync(admission.AsTask(), left);
+    }
+
+    private static async ValueTask WithinAsync(Task admission, TimeSpan left)
+    {
+        if (left <= TimeSpan.Zero) return;
+        try
+        {
+            await admission.WaitAsync(left);
+        }
+        catch (TimeoutException)
+        {
+        }
+    }
+
+    /// <summary>Completes when this sender's presence notices may add posts: their lane is admitted like any stream.</summary>
+    public ValueTask AdmitPresenceAsync() => _dispatcher.AdmitAsync(DeliveryLanes.Presence(_stream));
 
     /// <summary>Queues the message for each recipient and returns their number.</summary>
     public int Post(OutboundMessage message, IEnumerable<string> recipients, bool track = false, string? trackingKey = null)

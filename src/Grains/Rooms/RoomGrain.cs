@@ -24,7 +24,8 @@ public sealed partial class RoomGrain(
     IOptions<HistoryOptions> historyOptions,
     TimeProvider time,
     IMemberSets memberSets,
-    ILogger<RoomGrain> logger) : Grain, IRoomGrain
+    ILogger<RoomGrain> logger,
+    PresenceBacklog presenceBacklog) : Grain, IRoomGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
     // Seq, epoch and history of the room's messages; their posts run under the gate, shared.
@@ -33,12 +34,14 @@ public sealed partial class RoomGrain(
     // The posts this room queued itself while it was small: its shards wait for them before posting.
     private Outbox _outbox = null!;
     private RoomMembership _members = null!;
+    private RoomPresence _presence = null!;
 
     private string Name => this.GetPrimaryKeyString();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _outbox = Outbox.ForRoom(dispatcher, Name);
+        _presence = new RoomPresence(Name, _options, time, presenceBacklog, _outbox.AdmitPresenceAsync, PostPresenceAsync);
         var room = new RoomContext(Name, state, memberSets, GrainFactory, _gate, _outbox, _options, limitOptions.Value.MaxMembersPerRoom, logger);
         _members = await RoomMembership.RestoreAsync(room);
         _stream = new MessageStream(HistoryStreams.Room(Name), history, historyOptions.Value, time, PostAsync, _gate);
@@ -82,7 +85,7 @@ public sealed partial class RoomGrain(
                 epoch = _stream.Epoch;
                 seq = _stream.Posted;
                 if (added.Count == IRoomGrain.Full) return new RoomJoin(IRoomGrain.Full, epoch, seq, null, null);
-                if (added.Added) await AnnounceAsync("join", connectionId, user);
+                if (added.Added) Announce("join", connectionId, user);
             }
             await members.FollowUpAsync(added);
             return new RoomJoin(added.Count, epoch, seq, resume?.Recovered, resume?.Replayed);
@@ -98,7 +101,7 @@ public sealed partial class RoomGrain(
             {
                 if (members != _members) continue;
                 if (!await members.RemoveAsync(connectionId)) return false;
-                if (notify && members.Count > 0) await AnnounceAsync("leave", connectionId, user);
+                if (notify && members.Count > 0) Announce("leave", connectionId, user);
                 return true;
             }
         }
@@ -181,11 +184,24 @@ public sealed partial class RoomGrain(
 
     /// <summary>
     /// Presence notices go to the other members of named rooms only: never the default room, and never a room above
-    /// the configured size, where every join would cost one post per member.
+    /// the configured size, where every join would cost one post per member. <see cref="RoomPresence"/> coalesces and
+    /// caps them, and sends them later, through <see cref="PostPresenceAsync"/>.
     /// </summary>
-    private async Task AnnounceAsync(string presenceEvent, string connectionId, string? user)
+    private void Announce(string presenceEvent, string connectionId, string? user)
     {
         if (!_options.PresenceNotices || Name == _options.DefaultRoom || _members.Count > _options.PresenceMaxMembers) return;
-        await _members.PublishAsync(Envelopes.Presence(presenceEvent, Name, connectionId, user), connectionId, track: false);
+        // Nobody else to tell (the first member joined, the last one left): no notice, and the window stays open.
+        if (_members.Count - (presenceEvent == "join" ? 1 : 0) <= 0) return;
+        _presence.Announce(presenceEvent, connectionId, user);
+    }
+
+    private async Task<int> PostPresenceAsync(OutboundMessage notice, string about)
+    {
+        using (await _gate.SharedAsync())
+        {
+            // Checked again: the room may have grown past the limit while the notice waited for its window.
+            if (_members.Count > _options.PresenceMaxMembers) return 0;
+            return await _members.PublishAsync(notice, about, track: false);
+        }
     }
 }

@@ -6,7 +6,7 @@ namespace Tether.Grains;
 /// <summary>A user's connections, and the user's message stream (seq, epoch, history: contract §7).</summary>
 [GrainType(TetherGrainTypes.User)]
 public sealed class UserGrain(
-    [PersistentState("user", TetherStorage.Name)] IPersistentState<UserState> state,
+    [PersistentState(StoredRecipients.UserStateName, TetherStorage.Name)] IPersistentState<UserState> state,
     IDeliveryDispatcher dispatcher,
     IHistoryStore history,
     IOptions<HistoryOptions> historyOptions,

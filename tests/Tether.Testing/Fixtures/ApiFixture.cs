@@ -43,6 +43,10 @@ public sealed class ApiFixture : IAsyncLifetime
         await Gateway.DisposeAsync();
     }
 
-    public Task DrainAsync() =>
-        Factory.Services.GetRequiredService<DeliveryDispatcher>().WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    /// <summary>Waits until no room holds presence notices for its window, then until the dispatcher is idle.</summary>
+    public async Task DrainAsync()
+    {
+        await Factory.Services.GetRequiredService<Grains.PresenceBacklog>().WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await Factory.Services.GetRequiredService<DeliveryDispatcher>().WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
 }

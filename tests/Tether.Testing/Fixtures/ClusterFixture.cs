@@ -85,10 +85,17 @@ public class ClusterFixture : IAsyncLifetime
         await Gateway.DisposeAsync();
     }
 
-    /// <summary>Waits until every silo's dispatcher has nothing queued or in flight.</summary>
-    public Task DrainAsync() =>
-        Task.WhenAll(Cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<DeliveryDispatcher>().WhenIdleAsync()))
+    /// <summary>
+    /// Waits until no room holds presence notices for its window (they then reach the dispatchers), and then until
+    /// every silo's dispatcher has nothing queued or in flight.
+    /// </summary>
+    public async Task DrainAsync()
+    {
+        await Task.WhenAll(Cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<Grains.PresenceBacklog>().WhenIdleAsync()))
             .WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.WhenAll(Cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<DeliveryDispatcher>().WhenIdleAsync()))
+            .WaitAsync(TimeSpan.FromSeconds(30));
+    }
 }
 
 /// <summary>

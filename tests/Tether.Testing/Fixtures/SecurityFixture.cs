@@ -98,8 +98,12 @@ public class SecurityFixture : IAsyncLifetime
         Ec.Dispose();
     }
 
-    public Task DrainAsync() =>
-        Factory.Services.GetRequiredService<DeliveryDispatcher>().WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(60));
+    /// <summary>Waits until no room holds presence notices for its window, then until the dispatcher is idle.</summary>
+    public async Task DrainAsync()
+    {
+        await Factory.Services.GetRequiredService<Grains.PresenceBacklog>().WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        await Factory.Services.GetRequiredService<DeliveryDispatcher>().WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(60));
+    }
 
     /// <summary>A client that sends the current integration secret on every request.</summary>
     public HttpClient Integration(string? secret = Secret)

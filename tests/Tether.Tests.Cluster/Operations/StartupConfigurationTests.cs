@@ -44,4 +44,19 @@ public sealed class StartupConfigurationTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
+
+    [Fact]
+    public async Task An_admission_wait_that_outlasts_the_response_timeout_stops_the_start()
+    {
+        // Embedded, the API's grain calls time out with the silo's (Orleans' 30 s): a sender held by admission for
+        // 28 s, plus the rest of its call, would be answered 503 for a message that is then delivered.
+        await using var host = Host(("Delivery:AdmissionTimeout", "00:00:28"));
+
+        var error = Record.Exception(() => host.Server);
+
+        Assert.NotNull(error);
+        var failure = error.ToString();
+        Assert.Contains("Delivery__AdmissionTimeout", failure, StringComparison.Ordinal);
+        Assert.Contains("response timeout", failure, StringComparison.Ordinal);
+    }
 }
