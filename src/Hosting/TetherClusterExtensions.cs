@@ -48,6 +48,7 @@ public static class TetherClusterExtensions
         // History in Redis too, so an acknowledged message outlives the silo that accepted it.
         silo.Services.AddSingleton(new RedisHistoryConnection(redisOptions));
         silo.Services.AddSingleton<Grains.IHistoryStore, RedisHistoryStore>();
+        silo.Services.AddTetherWireExceptions();
         return silo;
     }
 
@@ -70,6 +71,7 @@ public static class TetherClusterExtensions
     public static IClientBuilder UseTetherRedisProviders(this IClientBuilder client, string redis)
     {
         var redisOptions = ParseRedis(redis);
+        client.Services.AddTetherWireExceptions();
         return client.UseRedisClustering(o => o.ConfigurationOptions = redisOptions.Clone());
     }
 
