@@ -9,6 +9,12 @@ namespace Tether.Tests.Grains
     }
 
     [CollectionDefinition(Name)]
+    public sealed class OutageClusterTests : ICollectionFixture<OutageClusterFixture>
+    {
+        public const string Name = "outage cluster";
+    }
+
+    [CollectionDefinition(Name)]
     public sealed class GraceClusterTests : ICollectionFixture<GraceClusterFixture>
     {
         public const string Name = "grace-cluster";
