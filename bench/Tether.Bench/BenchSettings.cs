@@ -19,6 +19,7 @@ internal sealed record BenchSettings(
     bool GcDump,
     string[] Only,
     int ClusterConnections,
+    int[] ClusterJoinSizes,
     int ClusterSilos,
     int? ClusterShardThreshold,
     int? ClusterInitialShards,
@@ -62,6 +63,9 @@ internal sealed record BenchSettings(
             args.Contains("--gcdump"),
             Value("--only")?.Split(',') ?? [],
             Int("--cluster-connections", smoke ? 600 : 10_000),
+            // Join cost by room size (issue 17): each into a room of its own, besides the broadcast room's registration.
+            Value("--cluster-join-sizes")?.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray()
+                ?? (smoke ? [200] : [1000, 100_000]),
             Int("--cluster-silos", 3),
             // Smoke: a small room must still be sharded (production threshold 1,000).
             Value("--cluster-shard-threshold") is { } threshold ? int.Parse(threshold, CultureInfo.InvariantCulture) : smoke ? 100 : null,
@@ -81,6 +85,7 @@ internal sealed record BenchSettings(
         $"ingress {IngressRooms} rooms of {RoomSize} for {IngressSeconds} s, memory at {MemoryConnections} connections, " +
         $"latency at {LatencyRate} messages/s for {LatencySeconds} s, " +
         $"cluster {ClusterConnections} connections over {ClusterSilos} silos" +
+        (ClusterJoinSizes.Length > 0 ? $", join cost into rooms of {string.Join('/', ClusterJoinSizes)}" : "") +
         (ClusterShardThreshold is { } t ? $", shard threshold {t}" : "") +
         (ClusterInitialShards is { } i ? $", {i} initial shards" : "") +
         $", history on/off with a broadcast to {HistoryBroadcast}" +

@@ -59,28 +59,13 @@ internal sealed class ClusterPhase(
     private async Task MeasureAsync(NodeProcess api, List<Silo> silos, string redisConnection)
     {
         using var driver = new IntegrationDriver(api.BaseAddress, Secret);
-        var n = settings.ClusterConnections;
-        var ids = ConnectionIdMaker.Make(BigRoom, n);
-        var commandsBefore = await RedisCommandCounts.ReadAsync(redisConnection);
-        var registering = Stopwatch.GetTimestamp();
-        await driver.ConnectAllAsync(ids, _ => BigRoom);
-        var registration = Stopwatch.GetElapsedTime(registering);
-        report.Row($"cluster: register {n:N0} connections into one room", $"{Report.Number(n / registration.TotalSeconds)} /s",
-            $"{registration.TotalSeconds:0.0} s through the API, {silos.Count} silos, Redis storage");
-        // The sweep index groups its writes within 2 s: let them land before counting.
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        var commandsAfter = await RedisCommandCounts.ReadAsync(redisConnection);
-        var (perConnect, breakdown) = RedisCommandCounts.PerUnit(commandsBefore, commandsAfter, n);
-        report.Row("cluster: Redis commands per /connect (with its room join)", $"{perConnect:0.00}",
-            $"{breakdown}; commands run inside a script (evalsha) count too; background traffic (membership reads) included");
-        report.Row("cluster: bytes sent to Redis per /connect", $"{RedisCommandCounts.BytesInPerUnit(commandsBefore, commandsAfter, n):N0} B",
-            "grows with the room while a join rewrites the shard's (or small room's) whole member list");
-        var members = (await driver.GetJsonAsync($"/api/rooms/{BigRoom}", ApiKey)).GetProperty("members").GetInt32();
-        if (members != n)
+        // Join cost by room size: each size into a room of its own, smallest first, before the broadcast room.
+        foreach (var size in settings.ClusterJoinSizes.Where(s => s != settings.ClusterConnections).Order())
         {
-            report.Fail($"cluster: room {BigRoom} has {members} members, expected {n}");
-            throw new InvalidOperationException("membership lost");
+            await RegisterAsync(driver, silos.Count, redisConnection, "cluster-joins-" + size.ToString(CultureInfo.InvariantCulture), size);
         }
+        var n = settings.ClusterConnections;
+        var ids = await RegisterAsync(driver, silos.Count, redisConnection, BigRoom, n);
         var small = ConnectionIdMaker.Make(SmallRoom, 2);
         await driver.ConnectAllAsync(small, _ => SmallRoom);
 
@@ -127,6 +112,42 @@ internal sealed class ClusterPhase(
         report.Row($"cluster: 2-member room's message sent right after the {n:N0} broadcast", $"{smallSeconds!.Value * 1000:N0} ms to its last delivery",
             "fairness between rooms across the cluster");
     }
+
+    /// <summary>
+    /// Registers <paramref name="n"/> connections through <c>/connect</c>, each joining <paramref name="room"/>, and
+    /// reports the rate, the Redis commands and bytes per <c>/connect</c> (Redis's own counters, before and after) and
+    /// the machine's load average meanwhile (the machine may be shared).
+    /// </summary>
+    private async Task<string[]> RegisterAsync(IntegrationDriver driver, int silos, string redisConnection, string room, int n)
+    {
+        var ids = ConnectionIdMaker.Make(room, n);
+        var commandsBefore = await RedisCommandCounts.ReadAsync(redisConnection);
+        var loadBefore = LoadAverage();
+        var registering = Stopwatch.GetTimestamp();
+        await driver.ConnectAllAsync(ids, _ => room);
+        var registration = Stopwatch.GetElapsedTime(registering);
+        report.Row($"cluster: register {n:N0} connections into one room", $"{Report.Number(n / registration.TotalSeconds)} /s",
+            $"{registration.TotalSeconds:0.0} s through the API, {silos} silos, Redis storage; load average {loadBefore} before, {LoadAverage()} after");
+        // The sweep index groups its writes within 2 s: let them land before counting.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var commandsAfter = await RedisCommandCounts.ReadAsync(redisConnection);
+        var (perConnect, breakdown) = RedisCommandCounts.PerUnit(commandsBefore, commandsAfter, n);
+        report.Row($"cluster: Redis commands per /connect into a room of {n:N0}", $"{perConnect:0.00}",
+            $"{breakdown}; commands run inside a script (evalsha) count too; background traffic (membership reads) included");
+        report.Row($"cluster: bytes sent to Redis per /connect into a room of {n:N0}", $"{RedisCommandCounts.BytesInPerUnit(commandsBefore, commandsAfter, n):N0} B",
+            "a join stores one id (SADD), whatever the room's size");
+        var members = (await driver.GetJsonAsync($"/api/rooms/{Uri.EscapeDataString(room)}", ApiKey)).GetProperty("members").GetInt32();
+        if (members != n)
+        {
+            report.Fail($"cluster: room {room} has {members} members, expected {n}");
+            throw new InvalidOperationException("membership lost");
+        }
+        return ids;
+    }
+
+    /// <summary>The 1-minute load average (Linux), or "n/a".</summary>
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
 
     /// <summary>One broadcast to the big room (and, when given, one message to the small room right after it).</summary>
     private async Task<(double Seconds, double? Small)> BroadcastAsync(IntegrationDriver driver, string[] ids, string[]? small)

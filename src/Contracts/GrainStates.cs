@@ -23,8 +23,7 @@ public sealed class ConnectionState
 [GenerateSerializer, Alias("tether.RoomState")]
 public sealed class RoomState
 {
-    /// <summary>The members of a small room; empty once the room is sharded.</summary>
-    [Id(0)] public HashSet<string> Members { get; set; } = new(StringComparer.Ordinal);
+    // Id 0 held a small room's members, now in its member set (IMemberSets): not to be reused.
     /// <summary>A sharded room's shards: index → depth (see <see cref="RoomShards"/>). Empty for a small room.</summary>
     [Id(1)] public Dictionary<int, int> Shards { get; set; } = [];
 }
@@ -44,7 +43,7 @@ public sealed class BatchRegistryState
 [GenerateSerializer, Alias("tether.RoomShardState")]
 public sealed class RoomShardState
 {
-    [Id(0)] public HashSet<string> Members { get; set; } = new(StringComparer.Ordinal);
+    // Id 0 held the shard's members, now in its member set (IMemberSets): not to be reused.
     /// <summary>How many low hash bits this shard's index covers (see <see cref="RoomShards"/>).</summary>
     [Id(1)] public int Depth { get; set; }
 }

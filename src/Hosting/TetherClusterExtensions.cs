@@ -45,9 +45,10 @@ public static class TetherClusterExtensions
             o.DeleteStateOnClear = true;
         }));
         silo.UseRedisReminderService(o => o.ConfigurationOptions = redisOptions.Clone());
-        // History in Redis too, so an acknowledged message outlives the silo that accepted it.
-        silo.Services.AddSingleton(new RedisHistoryConnection(redisOptions));
+        // History and member sets in Redis too, so an acknowledged message or join outlives the silo that accepted it.
+        silo.Services.AddSingleton(new TetherRedisConnection(redisOptions));
         silo.Services.AddSingleton<Grains.IHistoryStore, RedisHistoryStore>();
+        silo.Services.AddSingleton<Grains.IMemberSets, RedisMemberSets>();
         silo.Services.AddTetherWireExceptions();
         return silo;
     }

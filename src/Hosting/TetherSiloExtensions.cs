@@ -34,8 +34,9 @@ public static class TetherSiloExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ManagementApiOptions>>(new ManagementApiOptionsValidator(endpointRequired: !localDefaults)));
         services.TryAddTimeProvider();
         services.AddValidatedOptions<HistoryOptions, HistoryOptionsValidator>(configuration.GetSection(HistoryOptions.Section));
-        // The embedded default; the Redis cluster shape registers its own store first.
+        // The embedded defaults; the Redis cluster shape registers its own stores first.
         services.TryAddSingleton<IHistoryStore, InMemoryHistoryStore>();
+        services.TryAddSingleton<IMemberSets, InMemoryMemberSets>();
         services.AddTetherMetrics();
         silo.AddActivityPropagation();
         silo.AddIncomingGrainCallFilter<GrainLogScopeFilter>();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Tether.Contracts;
@@ -21,7 +22,9 @@ public sealed class RoomGrain(
     IOptions<LimitOptions> limitOptions,
     IHistoryStore history,
     IOptions<HistoryOptions> historyOptions,
-    TimeProvider time) : Grain, IRoomGrain
+    TimeProvider time,
+    IMemberSets memberSets,
+    ILogger<RoomGrain> logger) : Grain, IRoomGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
     // Seq, epoch and history of the room's messages; their posts run under the gate, shared.
@@ -36,7 +39,7 @@ public sealed class RoomGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _outbox = Outbox.ForRoom(dispatcher, Name);
-        var room = new RoomContext(Name, state, GrainFactory, _gate, _outbox, _options, limitOptions.Value.MaxMembersPerRoom);
+        var room = new RoomContext(Name, state, memberSets, GrainFactory, _gate, _outbox, _options, limitOptions.Value.MaxMembersPerRoom, logger);
         _members = await RoomMembership.RestoreAsync(room);
         _stream = new MessageStream(HistoryStreams.Room(Name), history, historyOptions.Value, time, PostAsync, _gate);
         await _stream.OpenAsync();

@@ -1,9 +1,10 @@
+using Microsoft.Extensions.Logging;
 using Tether.Contracts;
 
 namespace Tether.Grains;
 
 /// <summary>
-/// Where a room's members are: in the room's own state (<see cref="SmallRoomMembership"/>), or spread over shard
+/// Where a room's members are: in the room's own member set (<see cref="SmallRoomMembership"/>), or spread over shard
 /// grains (<see cref="ShardedRoomMembership"/>). A small room hands itself over to the sharded kind as it grows.
 /// <see cref="RoomGrain"/> calls it under its <see cref="RoomGate"/>: shared, or alone for changes where
 /// <see cref="ChangesRunAlone"/>; <see cref="FollowUpAsync"/> comes after the gate is released.
@@ -47,7 +48,7 @@ internal abstract class RoomMembership
     /// <summary>The membership the room's state describes; a sharded room first settles its shards.</summary>
     public static async Task<RoomMembership> RestoreAsync(RoomContext room) =>
         room.State.State.Shards.Count == 0
-            ? new SmallRoomMembership(room)
+            ? await SmallRoomMembership.LoadAsync(room)
             : await ShardedRoomMembership.SettleAsync(room);
 }
 
@@ -55,11 +56,13 @@ internal abstract class RoomMembership
 internal sealed record RoomContext(
     string Name,
     IPersistentState<RoomState> State,
+    IMemberSets Sets,
     IGrainFactory Grains,
     RoomGate Gate,
     Outbox Outbox,
     RoomOptions Options,
-    int MaxMembers)
+    int MaxMembers,
+    ILogger Logger)
 {
     public IRoomShardGrain Shard(int index) => Grains.RoomShard(RoomShards.Key(Name, index));
 }

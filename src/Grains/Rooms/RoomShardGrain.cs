@@ -20,7 +20,8 @@ public sealed partial class RoomShardGrain(
     [PersistentState("roomshard", TetherStorage.Name)] IPersistentState<RoomShardState> state,
     IDeliveryDispatcher dispatcher,
     IOptions<RoomOptions> roomOptions,
-    ILogger<RoomShardGrain> logger) : Grain, IRoomShardGrain
+    ILogger<RoomShardGrain> logger,
+    IMemberSets memberSets) : Grain, IRoomShardGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
     private Outbox? _outbox;
@@ -36,13 +37,22 @@ public sealed partial class RoomShardGrain(
     // Completes when the latest hand-over has passed (each one waits for the one before it).
     private Task _handOver = Task.CompletedTask;
 
-    private HashSet<string> Members => state.State.Members;
+    // Stored one member at a time; the grain state keeps only the depth.
+    private MemberSet _members = null!;
+
+    private IReadOnlyCollection<string> Members => _members.Members;
 
     private bool Holding => _handedOver < _handOvers;
 
     private (int Index, string Room) Key => RoomShards.ParseKey(this.GetPrimaryKeyString());
 
     private Outbox Outbox => _outbox ??= Outbox.ForRoom(dispatcher, Key.Room);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _members = new MemberSet(memberSets, MemberSet.OfShard(this.GetPrimaryKeyString()));
+        await _members.LoadAsync();
+    }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
@@ -57,8 +67,7 @@ public sealed partial class RoomShardGrain(
 
     public async Task<ShardChange> Add(string connectionId, IReadOnlyList<OutboundMessage>? replay = null)
     {
-        var added = Members.Add(connectionId);
-        if (added) await state.WriteStateAsync();
+        var added = await _members.AddAsync(connectionId);
         // Behind whatever this shard holds for a hand-over, like any live post to the member.
         foreach (var message in replay ?? []) await PostAsync(message, [connectionId], trackDelivery: false);
         return new ShardChange(added, Members.Count);
@@ -66,16 +75,15 @@ public sealed partial class RoomShardGrain(
 
     public async Task<ShardChange> Remove(string connectionId)
     {
-        if (!Members.Remove(connectionId)) return new ShardChange(false, Members.Count);
-        await state.WriteStateAsync();
-        return new ShardChange(true, Members.Count);
+        var removed = await _members.RemoveAsync(connectionId);
+        return new ShardChange(removed, Members.Count);
     }
 
     public async Task HandOver(IReadOnlyList<string> members, int depth, int? fromShard)
     {
-        state.State.Members = new HashSet<string>(members, StringComparer.Ordinal);
-        state.State.Depth = depth;
-        await state.WriteStateAsync();
+        // The members first: a failure after them leaves the shard unnamed by the room's map, replaced by the next attempt.
+        await _members.ReplaceAsync(members);
+        await WriteDepthAsync(depth);
         var handOver = ++_handOvers;
         // Not awaited: the room is holding its gate for this call. The task runs on this activation's scheduler and
         // is awaited by later hand-overs, AwaitDelivery, QueuedPostsEnded and (past the safety valve) Publish.
@@ -136,10 +144,25 @@ public sealed partial class RoomShardGrain(
     {
         if (state.State.Depth == depth) return Members.Count;
         var index = Key.Index;
-        Members.RemoveWhere(m => !RoomShards.Owns(RoomShards.Hash(m), index, depth));
-        state.State.Depth = depth;
-        await state.WriteStateAsync();
+        await _members.TrimAsync(m => !RoomShards.Owns(RoomShards.Hash(m), index, depth));
+        await WriteDepthAsync(depth);
         return Members.Count;
+    }
+
+    private async Task WriteDepthAsync(int depth)
+    {
+        var before = state.State.Depth;
+        state.State.Depth = depth;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Not stored, so not known: the next Settle tries again.
+            state.State.Depth = before;
+            throw;
+        }
     }
 
     public Task<IReadOnlyList<string>> MembersFor(int index, int depth) =>
@@ -203,7 +226,7 @@ public sealed partial class RoomShardGrain(
 
     private string TrackingKey(string messageId) => messageId + "@" + this.GetPrimaryKeyString();
 
-    public Task<bool> IsMember(string connectionId) => Task.FromResult(Members.Contains(connectionId));
+    public Task<bool> IsMember(string connectionId) => Task.FromResult(_members.Contains(connectionId));
 
     public Task<IReadOnlyList<string>> GetMembers(string? after, int limit) =>
         Task.FromResult<IReadOnlyList<string>>([.. Members

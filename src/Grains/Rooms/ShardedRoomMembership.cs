@@ -75,7 +75,17 @@ internal sealed class ShardedRoomMembership(RoomContext room, int count) : RoomM
         await room.Shard(sibling).HandOver(moving, depth, fromShard: index);
         Shards[index] = depth;
         Shards[sibling] = depth;
-        await room.State.WriteStateAsync();
+        try
+        {
+            await room.State.WriteStateAsync();
+        }
+        catch
+        {
+            // Not split in storage: not in memory either (the sibling's copy is replaced by the next attempt).
+            Shards[index] = depth - 1;
+            Shards.Remove(sibling);
+            throw;
+        }
         await room.Shard(index).Settle(depth);
     }
 

@@ -13,14 +13,15 @@ namespace Tether.Grains;
 /// </summary>
 /// <remarks>
 /// Reentrant, so a pass awaiting HTTP never holds up the registrations of <c>$connect</c> calls. Every await was
-/// checked: the id set is only changed synchronously; writes go through one writer at a time
-/// (<see cref="PersistAsync"/>), which each caller waits for until its own change is covered; retiring an empty
-/// bucket is serialized against registrations by <see cref="_retire"/>.
+/// checked: the id set in memory is only changed synchronously; its stored copy is a member set
+/// (<see cref="IMemberSets"/>), so a registration stores one id, and removals are grouped and written by one writer
+/// at a time (<see cref="PersistAsync"/>); retiring an empty bucket is serialized against registrations by
+/// <see cref="_retire"/>.
 /// </remarks>
 [GrainType(TetherGrainTypes.SweepBucket)]
 [Reentrant]
 public sealed partial class SweepBucketGrain(
-    [PersistentState("sweep", TetherStorage.Name)] IPersistentState<SweepBucketState> state,
+    IMemberSets memberSets,
     IManagementApiClient managementApi,
     SweepLimiter limiter,
     IOptions<ConnectionOptions> options,
@@ -38,9 +39,8 @@ public sealed partial class SweepBucketGrain(
 
     private readonly ConnectionOptions _options = options.Value;
     private HashSet<string> _ids = null!;
-    // Changes counted, and the last count known to be in storage: a caller waits until its change is covered.
-    private long _changes;
-    private long _persisted;
+    // Removals not yet written, and the write under way: removals are grouped, one writer at a time.
+    private readonly HashSet<string> _removed = new(StringComparer.Ordinal);
     private Task? _write;
     private Task? _reminderRegistration;
     private bool _reminderActive;
@@ -51,18 +51,19 @@ public sealed partial class SweepBucketGrain(
     private bool _checking;
     private IGrainTimer? _pacer;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    private string SetName => "sweep/" + this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _ids = state.State.Ids;
+        _ids = new HashSet<string>(await memberSets.ReadAsync(SetName), StringComparer.Ordinal);
         // Ids are only ever stored after the bucket's reminder was registered, and a bucket unregisters its reminder
-        // only after clearing its stored ids.
+        // only after deleting its stored ids.
         _reminderActive = _ids.Count > 0;
-        return Task.CompletedTask;
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_persisted >= _changes) return;
+        if (_removed.Count == 0 && _write is null) return;
         try
         {
             await PersistAsync();
@@ -76,16 +77,28 @@ public sealed partial class SweepBucketGrain(
     public async Task Register(string connectionId)
     {
         while (_retire is { } retiring) await retiring;
-        if (_ids.Add(connectionId)) _changes++;
-        // The reminder first: a crash between the two leaves a reminder over a bucket without this id (it retires on
-        // its next tick), never an id without a reminder.
-        await EnsureReminderAsync();
-        await PersistAsync();
+        // In memory at once, so that a retirement meanwhile sees the bucket is not empty; and a removal of the same id
+        // still waiting to be written must not follow this add.
+        var added = _ids.Add(connectionId);
+        _removed.Remove(connectionId);
+        try
+        {
+            // The reminder first: a crash between the two leaves a reminder over a bucket without this id (it retires
+            // on its next tick), never an id without a reminder.
+            await EnsureReminderAsync();
+            await memberSets.AddAsync(SetName, connectionId);
+        }
+        catch
+        {
+            // Not stored: not registered (the connect fails and says so).
+            if (added) _ids.Remove(connectionId);
+            throw;
+        }
     }
 
     public Task Unregister(string connectionId)
     {
-        if (_ids.Remove(connectionId)) Changed();
+        if (_ids.Remove(connectionId)) Changed(connectionId);
         return Task.CompletedTask;
     }
 
@@ -202,13 +215,13 @@ public sealed partial class SweepBucketGrain(
 
     private void Forget(string id)
     {
-        if (_ids.Remove(id)) Changed();
+        if (_ids.Remove(id)) Changed(id);
     }
 
-    /// <summary>A removal: written a little later, with whatever else changed meanwhile.</summary>
-    private void Changed()
+    /// <summary>A removal: written a little later, with whatever else was removed meanwhile.</summary>
+    private void Changed(string id)
     {
-        _changes++;
+        _removed.Add(id);
         _removalWrite ??= this.RegisterGrainTimer(WriteRemovalsAsync,
             new GrainTimerCreationOptions(RemovalWriteDelay, Timeout.InfiniteTimeSpan) { Interleave = true, KeepAlive = true });
     }
@@ -231,11 +244,10 @@ public sealed partial class SweepBucketGrain(
         }
     }
 
-    /// <summary>Completes once every change made before the call is in storage (group commit: one writer at a time).</summary>
+    /// <summary>Completes once every removal made before the call is in storage (one writer at a time, each write takes all pending).</summary>
     private async Task PersistAsync()
     {
-        var target = _changes;
-        while (_persisted < target) await (_write ?? StartWrite());
+        while (_write is not null || _removed.Count > 0) await (_write ?? StartWrite());
     }
 
     private Task StartWrite()
@@ -247,11 +259,17 @@ public sealed partial class SweepBucketGrain(
 
     private async Task WriteAsync()
     {
-        var upTo = _changes;
+        string[] removing = [.. _removed];
+        _removed.Clear();
         try
         {
-            await state.WriteStateAsync();
-            _persisted = upTo;
+            await memberSets.RemoveAsync(SetName, removing);
+        }
+        catch
+        {
+            // Still to be written, unless registered again meanwhile.
+            foreach (var id in removing) if (!_ids.Contains(id)) _removed.Add(id);
+            throw;
         }
         finally
         {
@@ -295,9 +313,7 @@ public sealed partial class SweepBucketGrain(
             StopPass();
             await PersistAsync();
             if (_ids.Count > 0) return;
-            await state.ClearStateAsync();
-            // Clearing replaces the state object; the (empty) live set goes back in it.
-            state.State.Ids = _ids;
+            await memberSets.DeleteAsync(SetName);
             if (await this.GetReminder(Reminder) is { } reminder) await this.UnregisterReminder(reminder);
             _reminderActive = false;
             this.DeactivateOnIdle();

@@ -7,8 +7,9 @@ namespace Tether.Grains;
 /// <summary>
 /// Where a connection sits in the sweep index: the UTC minute of API Gateway's <c>connectedAt</c> and a shard of a
 /// stable hash of its id. A minute keeps every bucket's connections the same age, so a whole bucket passes API
-/// Gateway's two-hour lifetime at once; the shards keep a bucket small at API Gateway's connect rates (500/s per
-/// account by default: ~230 ids per bucket), since each registration writes the bucket's whole set.
+/// Gateway's two-hour lifetime at once; the shards spread a minute's registrations over many grains and silos (500/s,
+/// API Gateway's default connect rate per account, is ~230 ids per bucket). A registration stores one id whatever the
+/// bucket's size (<see cref="IMemberSets"/>).
 /// </summary>
 public static class SweepBuckets
 {
@@ -38,10 +39,4 @@ public static class SweepBuckets
         }
         return minute + TimeSpan.FromMinutes(1);
     }
-}
-
-[GenerateSerializer, Alias("tether.SweepBucketState")]
-public sealed class SweepBucketState
-{
-    [Id(0)] public HashSet<string> Ids { get; set; } = new(StringComparer.Ordinal);
 }

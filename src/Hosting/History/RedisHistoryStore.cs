@@ -15,7 +15,7 @@ namespace Tether.Hosting;
 /// server we run on (Garnet included) has them, and a group of messages is one script call.
 /// </summary>
 public sealed class RedisHistoryStore(
-    RedisHistoryConnection redis,
+    TetherRedisConnection redis,
     IOptions<HistoryOptions> options,
     TimeProvider time) : IHistoryStore
 {

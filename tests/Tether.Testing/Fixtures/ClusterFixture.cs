@@ -69,9 +69,13 @@ public class ClusterFixture : IAsyncLifetime
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
 
         var builder = new InProcessTestClusterBuilder(initialSilosCount: (short)SiloCount);
+        // One store for every silo, as the memory grain storage is one for the cluster: a room reactivated on another
+        // silo finds its members.
+        var memberSets = new InMemoryMemberSets();
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddTetherMemoryStorage();
+            silo.Services.AddSingleton<IMemberSets>(memberSets);
             silo.UseInMemoryReminderService();
             // Sweep tests tick every second; Orleans' default floor for a reminder period is a minute.
             silo.Services.Configure<Orleans.Hosting.ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));

@@ -32,7 +32,7 @@ public sealed class RedisHistoryStoreTests(ITestOutputHelper output) : IAsyncLif
     }
 
     private RedisHistoryStore Store(int size = 5, TimeSpan? ttl = null, TimeProvider? time = null) =>
-        new(new RedisHistoryConnection(_connection), Options.Create(new HistoryOptions { Size = size, Ttl = ttl ?? TimeSpan.FromHours(1) }), time ?? TimeProvider.System);
+        new(new TetherRedisConnection(_connection), Options.Create(new HistoryOptions { Size = size, Ttl = ttl ?? TimeSpan.FromHours(1) }), time ?? TimeProvider.System);
 
     private static HistoryEntry Entry(long seq, string? requestId = null, DateTimeOffset? at = null) =>
         new(seq, "m" + seq, System.Text.Encoding.UTF8.GetBytes($"{{\"seq\":{seq}}}"), at ?? DateTimeOffset.UtcNow, requestId, 3);

@@ -3,15 +3,15 @@ using StackExchange.Redis;
 namespace Tether.Hosting;
 
 /// <summary>
-/// The history's own Redis connection, apart from Orleans' providers', opened asynchronously at its first use. A
-/// synchronous connect inside a room's activation blocked scheduler threads for seconds while many rooms activated at
-/// once (the silo reported thread pool stalls of 7 s and `/connect` answered 503).
+/// Our own Redis connection (history and member sets), apart from Orleans' providers', opened asynchronously at its
+/// first use. A synchronous connect inside a room's activation blocked scheduler threads for seconds while many rooms
+/// activated at once (the silo reported thread pool stalls of 7 s and `/connect` answered 503).
 /// </summary>
-public sealed class RedisHistoryConnection : IAsyncDisposable
+public sealed class TetherRedisConnection : IAsyncDisposable
 {
     private readonly Lazy<Task<IConnectionMultiplexer>> _connection;
 
-    public RedisHistoryConnection(ConfigurationOptions options)
+    public TetherRedisConnection(ConfigurationOptions options)
     {
         var connect = options.Clone();
         // Never a faulted connection for good: without Redis at the first use it keeps trying, as Orleans' providers do.
@@ -20,7 +20,7 @@ public sealed class RedisHistoryConnection : IAsyncDisposable
     }
 
     /// <summary>Over a connection that already exists (tests).</summary>
-    public RedisHistoryConnection(IConnectionMultiplexer connection) => _connection = new(Task.FromResult(connection));
+    public TetherRedisConnection(IConnectionMultiplexer connection) => _connection = new(Task.FromResult(connection));
 
     public async Task<IDatabase> DatabaseAsync() => (await _connection.Value).GetDatabase();
 
