@@ -65,15 +65,15 @@ internal sealed partial class PendingDisconnects(IGrainFactory grains, TimeProvi
 
     private sealed record Pending(string ConnectionId, string Reason, DateTimeOffset FirstFailedAt);
 
-    [LoggerMessage(EventId = 3030, EventName = "DisconnectRetried", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 3040, EventName = "DisconnectRetried", Level = LogLevel.Information,
         Message = "Disconnect of {ConnectionId} taken by the cluster on a later try")]
     private partial void LogRetried(string connectionId);
 
-    [LoggerMessage(EventId = 3031, EventName = "DisconnectGivenUp", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 3041, EventName = "DisconnectGivenUp", Level = LogLevel.Warning,
         Message = "Disconnect of {ConnectionId} still failing after retries; the sweep will remove the connection")]
     private partial void LogGaveUp(string connectionId);
 
-    [LoggerMessage(EventId = 3032, EventName = "DisconnectDropped", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 3042, EventName = "DisconnectDropped", Level = LogLevel.Warning,
         Message = "Too many disconnects waiting for the cluster; {ConnectionId} is left to the sweep")]
     private partial void LogDropped(string connectionId);
 }

@@ -60,6 +60,7 @@ public sealed class WireExceptionTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal("ERR script refused", server.Message);
         // Type, message and inner exceptions cross; a library's own properties (FailureType here) do not.
         Assert.Equal("No connection is available", connection.Message);
+        Assert.IsType<Pipelines.Sockets.Unofficial.ConnectionResetException>(connection.InnerException);
         Assert.IsType<RedisTimeoutException>(wrapped.InnerException);
     }
 }
@@ -78,7 +79,8 @@ public sealed class FailingStorageGrain : Grain, IFailingStorageGrain
 {
     public Task FailWithServerError() => throw new RedisServerException("ERR script refused");
 
-    public Task FailWithConnectionError() => throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, "No connection is available");
+    public Task FailWithConnectionError() => throw new RedisConnectionException(ConnectionFailureType.SocketFailure, "No connection is available",
+        new Pipelines.Sockets.Unofficial.ConnectionResetException("Connection reset by peer", new System.Net.Sockets.SocketException(104)));
 
     public Task FailWithWrappedTimeout() =>
         throw new InvalidOperationException("history write failed", new RedisTimeoutException("Timeout awaiting response", CommandStatus.Sent));
