@@ -16,6 +16,7 @@ var embedded = builder.AddTetherOrleans();
 builder.Services.AddTetherOptions(configuration);
 builder.Services.AddTetherSecurity(configuration);
 builder.Services.AddTetherHooks(configuration);
+builder.Services.AddPendingDisconnects();
 builder.Services.AddProblemDetails();
 builder.Services.AddTetherOpenApi();
 builder.AddTetherOperations(new TetherHostDescription("api",

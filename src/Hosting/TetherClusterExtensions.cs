@@ -49,6 +49,7 @@ public static class TetherClusterExtensions
         silo.Services.AddSingleton(new TetherRedisConnection(redisOptions));
         silo.Services.AddSingleton<Grains.IHistoryStore, RedisHistoryStore>();
         silo.Services.AddSingleton<Grains.IMemberSets, RedisMemberSets>();
+        silo.Services.AddTetherWireExceptions();
         return silo;
     }
 
@@ -74,6 +75,7 @@ public static class TetherClusterExtensions
     public static IClientBuilder UseTetherRedisProviders(this IClientBuilder client, string redis)
     {
         var redisOptions = ParseRedis(redis);
+        client.Services.AddTetherWireExceptions();
         return client.UseRedisClustering(o => o.ConfigurationOptions = redisOptions.Clone());
     }
 

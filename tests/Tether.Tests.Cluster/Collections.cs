@@ -9,6 +9,12 @@ namespace Tether.Tests.Grains
     }
 
     [CollectionDefinition(Name)]
+    public sealed class StorageOutageClusterTests : ICollectionFixture<StorageOutageClusterFixture>
+    {
+        public const string Name = "storage-outage-cluster";
+    }
+
+    [CollectionDefinition(Name)]
     public sealed class OutageClusterTests : ICollectionFixture<OutageClusterFixture>
     {
         public const string Name = "outage cluster";

@@ -52,7 +52,7 @@ internal static partial class OrleansHosting
     /// <summary>
     /// While draining, integration and admin calls answer 503 (so API Gateway and load balancers move on); a cluster
     /// that cannot be reached answers 503 too, never 500: the request was fine, the cluster was not. Each surface
-    /// answers in its own error format.
+    /// answers in its own error format (see <see cref="ClusterFailures"/>).
     /// </summary>
     public static IApplicationBuilder UseTetherClusterGuards(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
@@ -66,7 +66,7 @@ internal static partial class OrleansHosting
         {
             await next(context);
         }
-        catch (Exception e) when (!context.Response.HasStarted && e is OrleansException or TimeoutException)
+        catch (Exception e) when (!context.Response.HasStarted && ClusterFailures.IsUnavailable(e))
         {
             LogClusterUnavailable(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(ClusterLogCategory),
                 e, context.Request.Method, context.Request.Path);

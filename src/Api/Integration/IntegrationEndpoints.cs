@@ -130,7 +130,7 @@ internal static class IntegrationEndpoints
         }
     }
 
-    private static async Task<IResult> DisconnectAsync(HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options)
+    private static async Task<IResult> DisconnectAsync(HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options, PendingDisconnects pending)
     {
         var (document, error) = await JsonBody.ReadAsync(request, options.Value.MaxBodyBytes, request.HttpContext.RequestAborted);
         if (error is not null) return Replies.Error(error);
@@ -145,7 +145,17 @@ internal static class IntegrationEndpoints
             using var logScope = RequestLog.Begin(request, connectionId, RequestLog.GatewayRequestId(root));
             var why = string.Join(' ', new[] { status, reason }.Where(x => !string.IsNullOrEmpty(x)).Select(x => x!.Length > 120 ? x[..120] : x));
 
-            await grains.Connection(connectionId).Disconnect(why.Length == 0 ? "$disconnect" : "$disconnect " + why);
+            var disconnectReason = why.Length == 0 ? "$disconnect" : "$disconnect " + why;
+            try
+            {
+                await grains.Connection(connectionId).Disconnect(disconnectReason);
+            }
+            catch (Exception e) when (ClusterFailures.IsUnavailable(e))
+            {
+                // API Gateway will not send it again: this node keeps trying (the answer is still the 503).
+                pending.TryAdd(connectionId, disconnectReason);
+                throw;
+            }
             return Results.Json(new JsonObject { ["type"] = "disconnected", ["connectionId"] = connectionId });
         }
     }

@@ -15,8 +15,9 @@ public sealed partial class ConnectionGrain(
     MessageMetrics metrics,
     ILogger<ConnectionGrain> logger,
     IOptions<LimitOptions> limitOptions,
-    IApplicationHooks hooks) : Grain, IConnectionGrain
+    IApplicationHooks hooks) : Grain, IConnectionGrain, IIncomingGrainCallFilter
 {
+    private readonly StoredState<ConnectionState> _stored = new(state);
     private readonly IApplicationHooks _hooks = hooks;
     private readonly RoomOptions _rooms = roomOptions.Value;
     private readonly TimeSpan _grace = connectionOptions.Value.ConnectGracePeriod;
@@ -36,7 +37,7 @@ public sealed partial class ConnectionGrain(
     // by the number of nodes. Not persisted: a reactivated grain starts with a full bucket.
     private double _tokens = double.NaN;
     private long _refilledAt;
-    private ConnectionState State => state.State;
+    private ConnectionState State => _stored.State;
     private string Id => this.GetPrimaryKeyString();
 
     public async Task<ConnectResult> Connect(ConnectRequest request)
@@ -52,34 +53,30 @@ public sealed partial class ConnectionGrain(
         if (_rooms.DefaultRoom is { } lobby) rooms.Add(lobby);
         rooms.AddRange(request.Rooms.Where(r => !rooms.Contains(r, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal));
 
-        State.Connected = true;
-        State.User = request.User;
-        State.ConnectedAt = request.ConnectedAt;
-        State.SourceIp = request.SourceIp;
-        State.UserAgent = request.UserAgent;
-        State.AcceptedAt = time.GetUtcNow();
-        State.Rooms = new HashSet<string>(rooms, StringComparer.Ordinal);
-        State.AllowedRooms = request.AllowedRooms?.ToList();
-        State.Batch = request.Batch;
-        State.Data = request.Data;
-        await state.WriteStateAsync();
-        // In the sweep index before the rooms and before /connect answers: a connection whose $disconnect never comes
-        // is still found by its bucket's checks.
-        await SweepBucket().Register(Id);
-        // Before any room or user has it: the dispatchers that post to it learn it from the registry.
-        if (State.Batch) await BatchRegistry().Add(Id);
-
-        var joins = rooms.Select(r => Room(r).Join(Id, State.User)).ToList();
-        var userJoin = State.User is { } user ? GrainFactory.User(user).AddConnection(Id) : Task.CompletedTask;
-        var counts = await Task.WhenAll(joins);
-        await userJoin;
-        // A full room is left out rather than refusing the whole connection.
-        var full = rooms.Where((_, i) => counts[i] == IRoomGrain.Full).ToList();
-        if (full.Count > 0)
+        var acceptedAt = time.GetUtcNow();
+        await _stored.ChangeAsync(s =>
         {
-            State.Rooms.ExceptWith(full);
-            await state.WriteStateAsync();
-            rooms = [.. rooms.Except(full, StringComparer.Ordinal)];
+            s.Connected = true;
+            s.User = request.User;
+            s.ConnectedAt = request.ConnectedAt;
+            s.SourceIp = request.SourceIp;
+            s.UserAgent = request.UserAgent;
+            s.AcceptedAt = acceptedAt;
+            s.Rooms = new HashSet<string>(rooms, StringComparer.Ordinal);
+            s.AllowedRooms = request.AllowedRooms?.ToList();
+            s.Batch = request.Batch;
+            s.Data = request.Data;
+            return true;
+        });
+        try
+        {
+            rooms = await RegisterEverywhereAsync(rooms);
+        }
+        catch (Exception)
+        {
+            // /connect answers an error and API Gateway refuses the socket: what was registered is taken back.
+            FinishRemovalLater("connect_failed");
+            throw;
         }
         if (CallDeadline.Passed(time))
         {
@@ -99,6 +96,38 @@ public sealed partial class ConnectionGrain(
             this.DeactivateOnIdle();
         }
         return new ConnectResult(AlreadyConnected: false, rooms);
+    }
+
+    /// <summary>The sweep index, the batch registry, the rooms and the user learn of the stored connection; returns the rooms it is in.</summary>
+    private async Task<List<string>> RegisterEverywhereAsync(List<string> rooms)
+    {
+        // In the sweep index before the rooms and before /connect answers: a connection whose $disconnect never comes
+        // is still found by its bucket's checks.
+        await SweepBucket().Register(Id);
+        // Before any room or user has it: the dispatchers that post to it learn it from the registry.
+        if (State.Batch) await BatchRegistry().Add(Id);
+
+        var joins = rooms.Select(r => Room(r).Join(Id, State.User)).ToList();
+        var userJoin = State.User is { } user ? GrainFactory.User(user).AddConnection(Id) : Task.CompletedTask;
+        var counts = await Task.WhenAll(joins);
+        await userJoin;
+        // A full room is left out rather than refusing the whole connection.
+        var full = rooms.Where((_, i) => counts[i] == IRoomGrain.Full).ToList();
+        if (full.Count == 0) return rooms;
+        await _stored.ChangeAsync(s =>
+        {
+            s.Rooms.ExceptWith(full);
+            return true;
+        });
+        return [.. rooms.Except(full, StringComparer.Ordinal)];
+    }
+
+    /// <summary>Every call first brings memory back to storage if a failed write left it unsure (see <see cref="StoredState{T}"/>).</summary>
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        await _stored.RefreshAsync();
+        await context.Invoke();
     }
 
     /// <summary>
@@ -236,26 +265,29 @@ public sealed partial class ConnectionGrain(
             return new ErrorReply(400, "invalid_message", "joinroom needs a \"room\" (this server has no default room).");
         }
         if (Forbidden(name) is { } forbidden) return forbidden;
-        var added = State.Rooms.Add(name);
-        if (added && _limits.MaxRoomsPerConnection > 0 && State.Rooms.Count > _limits.MaxRoomsPerConnection)
+        var added = !State.Rooms.Contains(name);
+        if (added && _limits.MaxRoomsPerConnection > 0 && State.Rooms.Count >= _limits.MaxRoomsPerConnection)
         {
-            State.Rooms.Remove(name);
             return new ErrorReply(403, "too_many_rooms", $"A connection may be in at most {_limits.MaxRoomsPerConnection} rooms; leave one first.");
         }
-        if (added && await JoinRefusedAsync(name) is { } refused)
+        if (added && await JoinRefusedAsync(name) is { } refused) return refused;
+        RoomJoin join;
+        try
         {
-            State.Rooms.Remove(name);
-            return refused;
+            // The record first: it always lists at least every room that lists this connection.
+            if (added) await _stored.ChangeAsync(s => s.Rooms.Add(name));
+            join = await Room(name).JoinFrom(Id, State.User, since);
         }
-        if (added) await state.WriteStateAsync();
-        var join = await Room(name).JoinFrom(Id, State.User, since);
+        catch (Exception)
+        {
+            // All or nothing: the caller hears of a failure, so the join is taken back (now, or by the repair).
+            await UndoJoinAsync(name, added);
+            throw;
+        }
+        Settled(name);
         if (join.Members == IRoomGrain.Full)
         {
-            if (added)
-            {
-                State.Rooms.Remove(name);
-                await state.WriteStateAsync();
-            }
+            if (added) await UndoJoinAsync(name, added);
             return new ErrorReply(403, "room_full", $"Room '{name}' has reached its limit of {_limits.MaxMembersPerRoom} members.");
         }
         return new Joined(name, join.Members, join.Epoch, join.Seq, join.Recovered, join.Replayed);
@@ -295,15 +327,44 @@ public sealed partial class ConnectionGrain(
         return new HistoryReply(query.Room, page.Epoch, page.Messages, page.More);
     }
 
+    /// <summary>
+    /// A join that failed or was refused is taken back: this record without the room, then the room made to agree.
+    /// When the record cannot be written, the repair takes the room out of both later.
+    /// </summary>
+    private async Task UndoJoinAsync(string room, bool added)
+    {
+        UnsettleRoom(room);
+        if (!added) return;
+        try
+        {
+            await _stored.ChangeAsync(s => s.Rooms.Remove(room));
+        }
+        catch (Exception)
+        {
+            _joinsToUndo.Add(room);
+            ScheduleRepair();
+        }
+    }
+
     private async Task<ClientReply> LeaveAsync(string name)
     {
         if (!State.Rooms.Contains(name))
         {
             return new ErrorReply(409, "not_in_room", $"This connection is not in room '{name}'.");
         }
-        await Room(name).Leave(Id, State.User, notify: true);
-        State.Rooms.Remove(name);
-        await state.WriteStateAsync();
+        // The room first, the record last: a failure in between leaves the record listing the room, and the repair
+        // puts the connection back in it (the caller was told the leave failed).
+        try
+        {
+            await Room(name).Leave(Id, State.User, notify: true);
+            await _stored.ChangeAsync(s => s.Rooms.Remove(name));
+        }
+        catch (Exception)
+        {
+            UnsettleRoom(name);
+            throw;
+        }
+        Settled(name);
         return new Left(name);
     }
 
@@ -374,6 +435,20 @@ public sealed partial class ConnectionGrain(
     /// </summary>
     private async Task<bool> RemoveEverywhereAsync(string? extraRoom, string cause)
     {
+        try
+        {
+            return await RemoveEverywhereNowAsync(extraRoom, cause);
+        }
+        catch (Exception)
+        {
+            // What was left is removed by the repair once rooms and storage answer again; the sweep is the last resort.
+            FinishRemovalLater(cause);
+            throw;
+        }
+    }
+
+    private async Task<bool> RemoveEverywhereNowAsync(string? extraRoom, string cause)
+    {
         var rooms = new HashSet<string>(State.Rooms, StringComparer.Ordinal);
         if (extraRoom is not null) rooms.Add(extraRoom);
         var wasConnected = State.Connected;
@@ -388,7 +463,7 @@ public sealed partial class ConnectionGrain(
 
         // No DeactivateOnIdle here: calls queued behind this one would be forwarded to a dying activation and
         // rejected. Idle activations are collected by Orleans anyway.
-        await state.ClearStateAsync();
+        await _stored.ClearAsync();
         State.Rooms.Clear();
         if (wasConnected) NotifyDisconnected(user, cause);
         return wasConnected;

@@ -10,34 +10,41 @@ public sealed class UserGrain(
     IDeliveryDispatcher dispatcher,
     IHistoryStore history,
     IOptions<HistoryOptions> historyOptions,
-    TimeProvider time) : Grain, IUserGrain
+    TimeProvider time) : Grain, IUserGrain, IIncomingGrainCallFilter
 {
+    private readonly StoredState<UserState> _stored = new(state);
     private Outbox? _outbox;
     private MessageStream? _stream;
 
-    private HashSet<string> Connections => state.State.Connections;
+    private HashSet<string> Connections => _stored.State.Connections;
 
     private Outbox Direct => _outbox ??= Outbox.ForUser(dispatcher, this.GetPrimaryKeyString());
 
     // Opened at the first message or resume: most users never get a message, and need no history round trip.
     private MessageStream Stream => _stream ??= new MessageStream(HistoryStreams.User(this.GetPrimaryKeyString()), history, historyOptions.Value, time, PostAsync);
 
-    public async Task AddConnection(string connectionId)
-    {
-        if (Connections.Add(connectionId)) await state.WriteStateAsync();
-    }
+    public Task AddConnection(string connectionId) => _stored.ChangeAsync(s => s.Connections.Add(connectionId));
 
     public async Task RemoveConnection(string connectionId)
     {
-        if (!Connections.Remove(connectionId)) return;
-        if (Connections.Count == 0)
+        if (!Connections.Contains(connectionId)) return;
+        if (Connections.Count == 1)
         {
-            await state.ClearStateAsync();
+            await _stored.ClearAsync();
+            Connections.Clear();
         }
         else
         {
-            await state.WriteStateAsync();
+            await _stored.ChangeAsync(s => s.Connections.Remove(connectionId));
         }
+    }
+
+    /// <summary>Every call first brings memory back to storage if a failed write left it unsure (see <see cref="StoredState{T}"/>).</summary>
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        await _stored.RefreshAsync();
+        await context.Invoke();
     }
 
     public async Task<int> Deliver(OutboundMessage message) => (await Publish(message, requestId: null)).Recipients;

@@ -1,3 +1,4 @@
+using Orleans.Runtime.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
@@ -33,6 +34,11 @@ public class ClusterFixture : IAsyncLifetime
     public ManagementApiEmulatorHost Gateway { get; private set; } = null!;
     public InProcessTestCluster Cluster { get; private set; } = null!;
     public IGrainFactory Grains => Cluster.Client;
+
+    /// <summary>Runs last in each silo's configuration: a derived fixture may replace services.</summary>
+    protected virtual void ConfigureSilo(ISiloBuilder silo)
+    {
+    }
 
     /// <summary>Runs before the settings are read: a derived fixture may start what they point at.</summary>
     protected virtual Task BeforeStartAsync() => Task.CompletedTask;
@@ -74,6 +80,7 @@ public class ClusterFixture : IAsyncLifetime
             // Sweep tests tick every second; Orleans' default floor for a reminder period is a minute.
             silo.Services.Configure<Orleans.Hosting.ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
             silo.AddTether(configuration, embedded: false);
+            ConfigureSilo(silo);
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
@@ -207,4 +214,13 @@ public sealed class BudgetClusterFixture : ClusterFixture
 
     protected override IEnumerable<KeyValuePair<string, string?>> ExtraSettings =>
         [new("Delivery:MaxPostsPerSecond", Budget.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+}
+
+/// <summary>A cluster whose grain storage can fail as Redis does in an outage (see <see cref="OutageStorage"/>).</summary>
+public sealed class StorageOutageClusterFixture : ClusterFixture
+{
+    public OutageStorage Storage { get; } = new();
+
+    protected override void ConfigureSilo(ISiloBuilder silo) =>
+        silo.Services.AddGrainStorage(TetherStorage.Name, (services, _) => Storage.For(services.GetRequiredService<Orleans.Serialization.Serializer>()));
 }

@@ -1,0 +1,221 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Tether.Contracts;
+using Tether.LocalGateway;
+using Xunit.Abstractions;
+
+namespace Tether.Tests.Cluster;
+
+/// <summary>
+/// Real processes (Redis behind an outage proxy, a silo, the API): connections join, leave and disconnect while Redis
+/// is frozen (as with SIGSTOP) and then while it is down (as after kill -9, restarted with its data). Afterwards every
+/// connection's rooms are exactly the rooms that list it, no disconnected connection is left stored as connected, and
+/// new connections are accepted at once (issue 18 point 2).
+/// </summary>
+[Trait("Category", "Redis")]
+public sealed class RedisOutageTests(ITestOutputHelper output) : IAsyncLifetime, IDisposable
+{
+    private const int ConnectionCount = 24;
+    private static readonly string[] Rooms = ["lobby", "outage-a", "outage-b"];
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
+
+    private readonly InMemoryConnections _connections = new();
+    private readonly string _clusterId = "outage-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
+    private readonly List<string> _figures = [];
+    private RedisServer _redis = null!;
+    private RedisOutageProxy _proxy = null!;
+    private ManagementApiEmulatorHost _gateway = null!;
+    private NodeProcess _silo = null!;
+    private NodeProcess _api = null!;
+    private IHost _client = null!;
+    private Uri _apiBase = null!;
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync(reportAs: nameof(RedisOutageTests));
+        _proxy = RedisOutageProxy.For(_redis);
+        _gateway = await ManagementApiEmulatorHost.StartAsync(TestCredentials.EmulatorOptions(), _connections);
+        _silo = NodeProcess.StartHost("silo", "Silo", "Tether.Silo", new Dictionary<string, string>(Common())
+        {
+            ["Orleans__Endpoints__SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Orleans__Endpoints__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Orleans__Endpoints__AdvertisedIPAddress"] = "127.0.0.1",
+            ["Orleans__Endpoints__ListenAddress"] = "127.0.0.1",
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
+        });
+        _apiBase = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        _api = NodeProcess.StartHost("api", "Api", "Tether.Api", new Dictionary<string, string>(Common())
+        {
+            ["ASPNETCORE_URLS"] = _apiBase.ToString(),
+            ["Integration__PrivateNetwork"] = "true",
+        });
+        _client = ClusterClients.Build(_clusterId, _proxy.ConnectionString);
+        await RetryAsync(() => _client.StartAsync(), "the test's Orleans client connects");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _client.StopAsync();
+        _client.Dispose();
+        await _api.DisposeAsync();
+        await _silo.DisposeAsync();
+        await _gateway.DisposeAsync();
+        await _proxy.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private Dictionary<string, string> Common() => new()
+    {
+        ["ConnectionStrings__redis"] = _proxy.ConnectionString,
+        ["Orleans__ClusterId"] = _clusterId,
+        ["Orleans__ServiceId"] = _clusterId,
+        ["ManagementApi__Endpoint"] = _gateway.ConnectionUrl.ToString(),
+        ["ManagementApi__AccessKeyId"] = TestCredentials.AccessKeyId,
+        ["ManagementApi__SecretAccessKey"] = TestCredentials.SecretAccessKey,
+        ["ManagementApi__Region"] = "us-east-1",
+        ["Rooms__Default"] = "lobby",
+        ["Logging__LogLevel__Default"] = "Warning",
+    };
+
+    private IGrainFactory Grains => _client.Services.GetRequiredService<IGrainFactory>();
+
+    [Fact]
+    public async Task Memberships_agree_and_no_ghost_is_left_after_Redis_freezes_and_after_it_crashes()
+    {
+        try
+        {
+            await RunAsync();
+        }
+        catch
+        {
+            output.WriteLine($"--- silo (last lines)\n{_silo.Output}\n--- api (last lines)\n{_api.Output}");
+            throw;
+        }
+        finally
+        {
+            output.WriteLine(string.Join('\n', _figures));
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var ids = Enumerable.Range(0, ConnectionCount).Select(i => $"outage{i:D3}AbC=").ToList();
+        await RetryAsync(async () => Assert.Equal(HttpStatusCode.OK, await ConnectAsync("warmup000AbC=")), "the API accepts connections");
+        foreach (var id in ids)
+        {
+            Assert.Equal(HttpStatusCode.OK, await ConnectAsync(id));
+            Assert.Equal(HttpStatusCode.OK, await EventAsync(id, "joinroom", "outage-a"));
+        }
+        var gone = new HashSet<string>(StringComparer.Ordinal);
+
+        await OutageAsync("frozen (SIGSTOP)", _proxy.Freeze, TimeSpan.FromSeconds(12), ids, gone, round: 0);
+        await OutageAsync("down (kill -9, restarted with its data)", _proxy.Crash, TimeSpan.FromSeconds(6), ids, gone, round: 1);
+    }
+
+    /// <summary>
+    /// Starts the outage, sends a third of the live connections a join, a third a leave, and disconnects the rest,
+    /// ends the outage after <paramref name="length"/>, then checks that everything agrees.
+    /// </summary>
+    private async Task OutageAsync(string what, Action start, TimeSpan length, List<string> ids, HashSet<string> gone, int round)
+    {
+        var live = ids.Where(id => !gone.Contains(id)).ToList();
+        var clock = Stopwatch.StartNew();
+        start();
+        var calls = live.Select((id, i) => (i % 3) switch
+        {
+            0 => EventAsync(id, "joinroom", "outage-b"),
+            1 => EventAsync(id, i % 2 == 0 ? "leaveroom" : "joinroom", i % 2 == 0 ? "outage-a" : "outage-b"),
+            _ => DisconnectAsync(id),
+        }).ToList();
+        await Task.Delay(length);
+        _proxy.Recover();
+        var statuses = await Task.WhenAll(calls);
+        var recoveredAt = clock.Elapsed;
+        _figures.Add($"Redis {what} for {length.TotalSeconds:0} s: {calls.Count} calls answered "
+            + string.Join(", ", statuses.GroupBy(s => (int)s).OrderBy(g => g.Key).Select(g => $"{g.Count()} × {g.Key}")));
+
+        // Disconnects the API took are carried out, answered or not; every other connection stays.
+        gone.Clear();
+        gone.UnionWith(live.Where((_, i) => i % 3 == 2));
+        gone.UnionWith(ids.Except(live));
+        await RetryAsync(() => AgreeAsync(ids, gone), $"memberships agree after Redis was {what}");
+        _figures.Add($"  memberships agreed {(clock.Elapsed - recoveredAt).TotalSeconds:0.0} s after Redis came back; "
+            + $"{ids.Count - gone.Count} connections stored, {gone.Count} gone");
+
+        // New connections are accepted at once: no version conflict or stale state is left behind.
+        var fresh = Enumerable.Range(0, 8).Select(i => $"fresh{round}{i:D2}AbCd=").ToList();
+        var accepted = await Task.WhenAll(fresh.Select(ConnectAsync));
+        Assert.All(accepted, status => Assert.Equal(HttpStatusCode.OK, status));
+        foreach (var id in fresh) Assert.Equal(HttpStatusCode.OK, await DisconnectAsync(id));
+    }
+
+    /// <summary>Every stored connection's rooms are exactly the rooms listing it; a gone one is stored and listed nowhere.</summary>
+    private async Task AgreeAsync(List<string> ids, HashSet<string> gone)
+    {
+        var members = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var room in Rooms) members[room] = [.. (await Grains.GetGrain<IRoomGrain>(room).GetMembers(null, 1000)).Members];
+        foreach (var id in ids)
+        {
+            var snapshot = await Grains.GetGrain<IConnectionGrain>(id).GetSnapshot();
+            var listedBy = Rooms.Where(r => members[r].Contains(id)).Order(StringComparer.Ordinal).ToArray();
+            if (gone.Contains(id))
+            {
+                Assert.True(snapshot is null, $"{id} was disconnected but is still stored as connected");
+                Assert.True(listedBy.Length == 0, $"{id} was disconnected but {string.Join(", ", listedBy)} still list it");
+            }
+            else
+            {
+                Assert.True(snapshot is not null, $"{id} was not disconnected but is no longer stored");
+                Assert.Equal(listedBy, snapshot.Rooms.Order(StringComparer.Ordinal).ToArray());
+            }
+        }
+    }
+
+    private async Task<HttpStatusCode> ConnectAsync(string id)
+    {
+        _connections.Add(id);
+        using var response = await _http.PostAsJsonAsync(new Uri(_apiBase, "/connect"), new { connection_id = id });
+        return response.StatusCode;
+    }
+
+    private async Task<HttpStatusCode> EventAsync(string id, string action, string room)
+    {
+        using var response = await _http.PostAsJsonAsync(new Uri(_apiBase, "/handle-event"), new { connection_id = id, body = new { action, room } });
+        return response.StatusCode;
+    }
+
+    private async Task<HttpStatusCode> DisconnectAsync(string id)
+    {
+        using var response = await _http.PostAsJsonAsync(new Uri(_apiBase, "/disconnect"), new { connection_id = id });
+        return response.StatusCode;
+    }
+
+    private async Task RetryAsync(Func<Task> action, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await action();
+                return;
+            }
+            catch (Exception e) when (clock.Elapsed < Patience && e is not OutOfMemoryException)
+            {
+                await Task.Delay(250);
+            }
+            catch (Exception e)
+            {
+                output.WriteLine($"--- silo (last lines)\n{_silo.Output}\n--- api (last lines)\n{_api.Output}");
+                throw new TimeoutException($"Gave up waiting for: {what}", e);
+            }
+        }
+    }
+}
