@@ -134,6 +134,7 @@ public sealed class PostBudgetTests
         Assert.Contains("Delivery__MaxPostsPerSecond", budget.FailureMessage);
         Assert.Contains("Delivery__MaxBatchBytes", batch.FailureMessage);
         Assert.True(validator.Validate(null, new DeliveryOptions()).Succeeded);
+        Assert.True(validator.Validate(null, new DeliveryOptions { MaxPostsPerSecond = 1, MaxBatchBytes = 128 * 1024 }).Succeeded);
     }
 
     /// <summary>
