@@ -14,12 +14,6 @@ public sealed class DeliveryOptions
 
     public const int DefaultMaxBatchBytes = 32 * 1024;
 
-    /// <summary>
-    /// Little's law: posts in flight = posts/s × time per post. 512 carries the default budget up to 100 ms per post
-    /// (API Gateway's 10–30 ms plus a busy silo's own delays); 128 left it at 78 %: docs/decisions/post-budget.md.
-    /// </summary>
-    public const int DefaultMaxConcurrency = 512;
-
     /// <summary>API Gateway's limit for one post.</summary>
     public const int PostLimitBytes = 128 * 1024;
 
@@ -40,6 +34,12 @@ public sealed class DeliveryOptions
 
     /// <summary>How long a post answered 429 keeps being retried (paced by the budget) before it ends throttled.</summary>
     public TimeSpan ThrottledRetryTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Little's law: posts in flight = posts/s × time per post. 512 carries the default budget up to 100 ms per post
+    /// (API Gateway's 10–30 ms plus a busy silo's own delays); 128 left it at 78 %: docs/decisions/post-budget.md.
+    /// </summary>
+    public const int DefaultMaxConcurrency = 512;
 
     /// <summary>At most this many Management API posts are in flight per silo (the budget, not this, sets the rate).</summary>
     public int MaxConcurrency { get; set; } = DefaultMaxConcurrency;
