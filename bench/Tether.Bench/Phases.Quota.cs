@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using Tether.Delivery;
 
 namespace Tether.Bench;
 
@@ -48,8 +49,9 @@ internal sealed partial class Phases
         var name = batch ? "ours, batch=1" : "ours, one envelope per post";
         await using var backend = await StartOursAsync(new Dictionary<string, string>
         {
-            // The account's quota as the budget: what an operator would configure.
+            // The account's quota as the budget: what an operator would configure; the product's posts in flight.
             ["Delivery__MaxPostsPerSecond"] = settings.QuotaLimit.ToString(CultureInfo.InvariantCulture),
+            ["Delivery__MaxConcurrency"] = DeliveryOptions.DefaultMaxConcurrency.ToString(CultureInfo.InvariantCulture),
             // New batch=1 connections are seen by the dispatcher within this; the phase waits it out before sending.
             ["Delivery__BatchRegistryRefresh"] = "00:00:01",
         });

@@ -41,8 +41,14 @@ public sealed class DeliveryOptions
     /// <summary>How long a post answered 429 keeps being retried (paced by the budget) before it ends throttled.</summary>
     public TimeSpan ThrottledRetryTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>At most this many Management API posts are in flight per silo.</summary>
-    public int MaxConcurrency { get; set; } = 128;
+    /// <summary>
+    /// Little's law: posts in flight = posts/s × time per post. 512 carries the default budget up to 100 ms per post
+    /// (API Gateway's 10–30 ms plus a busy silo's own delays); 128 left it at 78 %: docs/decisions/post-budget.md.
+    /// </summary>
+    public const int DefaultMaxConcurrency = 512;
+
+    /// <summary>At most this many Management API posts are in flight per silo (the budget, not this, sets the rate).</summary>
+    public int MaxConcurrency { get; set; } = DefaultMaxConcurrency;
 
     /// <summary>
     /// Posts queued on this silo (not yet started) above which a stream that already has posts waiting must wait

@@ -11,6 +11,12 @@ internal sealed class PostPacer : IDisposable
     /// <summary>The bucket holds a tenth of a second of posts: enough to absorb jitter, too little to burst past a quota.</summary>
     internal const double BurstSeconds = 0.1;
 
+    /// <summary>
+    /// While posts wait, it keeps up to a second of them: a pump that wakes late (a GC pause, a busy machine) releases
+    /// what accrued meanwhile instead of forfeiting it, as the quota's own bucket refilled meanwhile too.
+    /// </summary>
+    internal const double CatchUpSeconds = 1;
+
     private static readonly TimeSpan MinimumWait = TimeSpan.FromMilliseconds(1);
 
     private readonly TimeProvider _time;
@@ -45,6 +51,8 @@ internal sealed class PostPacer : IDisposable
     }
 
     private double Capacity => Math.Max(1, _rate.Current * BurstSeconds);
+
+    private double CatchUpCapacity => Math.Max(1, _rate.Current * CatchUpSeconds);
 
     /// <summary>Splits the cluster's budget evenly over <paramref name="activeSilos"/>.</summary>
     public void SetActiveSilos(int activeSilos)
@@ -147,10 +155,11 @@ internal sealed class PostPacer : IDisposable
         return untilNext > MinimumWait ? untilNext : MinimumWait;
     }
 
+    /// <summary>Adds the posts accrued since the last refill, except during a <c>Retry-After</c> pause: its end must be no burst.</summary>
     private void Refill(long now)
     {
-        var seconds = (double)(now - _refilledAt) / _time.TimestampFrequency;
+        var seconds = (double)(now - Math.Max(_refilledAt, _pausedUntil)) / _time.TimestampFrequency;
         _refilledAt = now;
-        if (seconds > 0) _tokens = Math.Min(Capacity, _tokens + seconds * _rate.Current);
+        if (seconds > 0) _tokens = Math.Min(_waiters.Count > 0 ? CatchUpCapacity : Capacity, _tokens + seconds * _rate.Current);
     }
 }

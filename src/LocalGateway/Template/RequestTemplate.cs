@@ -27,7 +27,8 @@ public sealed class TemplateRenderException(string message) : Exception(message)
 /// <summary>
 /// The subset of API Gateway's Velocity (VTL) request templates that our templates need, parsed once at start:
 /// literal text, <c>$context.*</c>, <c>$stageVariables.*</c>, <c>$input.body</c>, <c>$input.json('$')</c> (and
-/// <c>$.a.b</c> paths), <c>$input.params('name')</c>, <c>$util.escapeJavaScript(...)</c> and <c>.replaceAll(a, b)</c>.
+/// <c>$.a.b</c> paths), <c>$input.params('name')</c>, <c>$util.escapeJavaScript(...)</c>, <c>.replaceAll(a, b)</c> and a
+/// final <c>.matches(a)</c>.
 /// Anything else (directives such as <c>#set</c>/<c>#if</c>, other methods, unknown variables) is refused at parse time
 /// with the template's name and the construct, so a template never renders differently here than at AWS without notice.
 /// </summary>
@@ -159,6 +160,12 @@ public sealed class RequestTemplate
         public override string Evaluate(TemplateInput input) => Pattern.Replace(Target.Evaluate(input), Replacement);
     }
 
+    /// <summary><c>.matches("regex")</c>: Velocity renders Java's boolean as <c>true</c> or <c>false</c>, so a template can emit a JSON boolean.</summary>
+    private sealed record MatchesCall(Node Target, Regex Pattern) : Node
+    {
+        public override string Evaluate(TemplateInput input) => Pattern.IsMatch(Target.Evaluate(input)) ? "true" : "false";
+    }
+
     private sealed class Parser(string name, string text)
     {
         private int _at;
@@ -221,18 +228,19 @@ public sealed class RequestTemplate
                 var methodAt = _at;
                 _at++;
                 var method = Identifier(methodAt);
-                if (method != "replaceAll" || Peek() != '(') throw Unsupported(methodAt, $"the method .{method}(...) (only .replaceAll(\"regex\", \"replacement\") is supported)");
+                // A boolean has no string methods: nothing may follow .matches(...).
+                if (node is MatchesCall || method is not ("replaceAll" or "matches") || Peek() != '(')
+                {
+                    throw Unsupported(methodAt, $"the method .{method}(...) (only .replaceAll(\"regex\", \"replacement\") and a final .matches(\"regex\") are supported)");
+                }
+                if (method == "matches")
+                {
+                    // Java's String.matches: the whole value must match.
+                    node = new MatchesCall(node, Pattern(methodAt, method, "\\A(?:" + StringArguments(methodAt, 1)[0] + ")\\z"));
+                    continue;
+                }
                 var args = StringArguments(methodAt, 2);
-                Regex pattern;
-                try
-                {
-                    pattern = new Regex(args[0], RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
-                }
-                catch (ArgumentException e)
-                {
-                    throw Unsupported(methodAt, $"the regular expression \"{args[0]}\" in .replaceAll ({e.Message})");
-                }
-                node = new ReplaceAllCall(node, pattern, args[1]);
+                node = new ReplaceAllCall(node, Pattern(methodAt, method, args[0]), args[1]);
             }
 
             if (braced)
@@ -241,6 +249,18 @@ public sealed class RequestTemplate
                 _at++;
             }
             return node;
+        }
+
+        private Regex Pattern(int methodAt, string method, string pattern)
+        {
+            try
+            {
+                return new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+            }
+            catch (ArgumentException e)
+            {
+                throw Unsupported(methodAt, $"the regular expression \"{pattern}\" in .{method} ({e.Message})");
+            }
         }
 
         private ContextVariable ParseContext(int start)

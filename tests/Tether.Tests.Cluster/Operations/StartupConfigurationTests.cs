@@ -59,4 +59,18 @@ public sealed class StartupConfigurationTests
         Assert.Contains("Delivery__AdmissionTimeout", failure, StringComparison.Ordinal);
         Assert.Contains("response timeout", failure, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("Delivery:MaxPostsPerSecond", "0", "Delivery__MaxPostsPerSecond")]
+    [InlineData("Delivery:MaxPostsPerSecond", "-1", "Delivery__MaxPostsPerSecond")]
+    [InlineData("Delivery:MaxBatchBytes", "131073", "Delivery__MaxBatchBytes")]
+    public async Task A_post_budget_below_one_or_a_batch_above_api_gateways_128_KiB_stops_the_start_naming_the_key(string key, string value, string named)
+    {
+        await using var host = Host((key, value));
+
+        var error = Record.Exception(() => host.Server);
+
+        Assert.NotNull(error);
+        Assert.Contains(named, error.ToString(), StringComparison.Ordinal);
+    }
 }

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.WebSockets;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Tether.Tests.EndToEnd;
 
@@ -250,5 +252,19 @@ public sealed class ChatThroughGatewayTests(EndToEndFixture fixture)
 
         Assert.NotEmpty(fixture.Backend.Calls);
         Assert.All(fixture.Backend.Calls, c => Assert.Equal(EndToEndFixture.IntegrationSecret, c.Secret));
+    }
+
+    [Fact]
+    public async Task Batch_1_in_the_url_reaches_connect_as_a_json_true_and_registers_the_connection()
+    {
+        await using var asked = await fixture.ConnectAsync("?batch=1");
+        await using var plain = await fixture.ConnectAsync();
+
+        JsonNode? Batch(string id) => fixture.Backend.Calls.Single(c => c.Path == "/connect" && c.Body["connection_id"]!.GetValue<string>() == id).Body["batch"];
+        async Task<bool> RegisteredAsync(string id) =>
+            (await fixture.Factory.Services.GetRequiredService<IGrainFactory>().BatchRegistry(BatchRegistry.BucketOf(id)).GetConnections()).Contains(id);
+
+        Assert.Equal((JsonValueKind.True, JsonValueKind.False), (Batch(asked.ConnectionId)!.GetValueKind(), Batch(plain.ConnectionId)!.GetValueKind()));
+        Assert.Equal((true, false), (await RegisteredAsync(asked.ConnectionId), await RegisteredAsync(plain.ConnectionId)));
     }
 }

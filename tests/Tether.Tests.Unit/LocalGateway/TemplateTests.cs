@@ -77,15 +77,34 @@ public sealed class TemplateTests
         Assert.Equal(("1001", "Going away (idle timeout)"), (disconnect["status_code"]!.GetValue<string>(), disconnect["reason"]!.GetValue<string>()));
     }
 
-    [Fact]
-    public void The_connect_template_passes_batch_from_the_query_string()
+    [Theory]
+    [InlineData("1", true)]
+    [InlineData("true", true)]
+    [InlineData(null, false)]
+    [InlineData("", false)]
+    [InlineData("0", false)]
+    [InlineData("yes", false)]
+    [InlineData("1\"}", false)]
+    public void The_connect_template_passes_batch_from_the_query_string_as_a_json_boolean(string? query, bool expected)
     {
         var template = Deployed().Routes["$connect"].Integration.Template!;
 
-        var asked = JsonNode.Parse(template.Render(Input(query: new() { ["batch"] = "1" })))!;
-        var bare = JsonNode.Parse(template.Render(Input()))!;
+        var rendered = JsonNode.Parse(template.Render(Input(query: query is null ? null : new() { ["batch"] = query })))!;
 
-        Assert.Equal(("1", ""), (asked["batch"]!.GetValue<string>(), bare["batch"]!.GetValue<string>()));
+        Assert.Equal(expected ? JsonValueKind.True : JsonValueKind.False, rendered["batch"]!.GetValueKind());
+    }
+
+    [Theory]
+    [InlineData("1", "true")]
+    [InlineData("true", "true")]
+    [InlineData("11", "false")]
+    [InlineData("x1", "false")]
+    [InlineData("", "false")]
+    public void Matches_renders_whether_the_whole_value_matches_as_java_string_matches_does(string value, string expected)
+    {
+        var template = RequestTemplate.Parse("t", "$input.params('v').matches(\"1|true\")");
+
+        Assert.Equal(expected, template.Render(Input(query: new() { ["v"] = value })));
     }
 
     [Fact]
