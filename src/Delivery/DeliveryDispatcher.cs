@@ -377,6 +377,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         if (_time.GetTimestamp() >= deadline && _outage.Outlived(item.Job.QueuedAt)) return null;
         // A post whose retries all failed just before the breaker opened gets one more round, which joins the outage.
         var oneMoreRound = _maxOutageDelayTicks > 0;
+        var first = true;
         while (true)
         {
             ManagementApiOutage.Turn turn;
@@ -390,6 +391,19 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             }
             if (turn == ManagementApiOutage.Turn.Expired) return null;
             var probe = turn == ManagementApiOutage.Turn.Probe;
+            // The worker took a token for the first attempt; every post after it takes its own, as the budget says.
+            if (!first)
+            {
+                try
+                {
+                    await _pacer.AcquireAsync(token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return new ManagementResult(ManagementOutcome.Failed, 0, null, "shutting down", 0);
+                }
+            }
+            first = false;
             var result = await PostPacedAsync(item.ConnectionId, payload, sha256, item.Job.Message.Id, token).ConfigureAwait(false);
             var failed = result is { Outcome: ManagementOutcome.Failed, IsTransient: true };
             // A probe that failed found the API failing still, whether or not its breaker said so.
