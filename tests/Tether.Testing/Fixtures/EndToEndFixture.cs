@@ -98,6 +98,8 @@ public sealed class EndToEndFixture : IAsyncLifetime
     /// </summary>
     public async Task SettleAsync(params TestClient[] clients)
     {
+        // Presence notices wait out their room's window before they reach the dispatcher.
+        await Factory.Services.GetRequiredService<Grains.PresenceBacklog>().WhenIdleAsync().WaitAsync(TestClient.Timeout);
         await Factory.Services.GetRequiredService<DeliveryDispatcher>().WhenIdleAsync().WaitAsync(TestClient.Timeout);
         foreach (var client in clients)
         {
