@@ -12,14 +12,16 @@ namespace Tether.Hosting;
 /// </summary>
 public sealed class RedisMemberSets(TetherRedisConnection redis, IOptions<ClusterOptions> cluster) : IMemberSets
 {
-    // One script, so the set is replaced atomically on Garnet too (whose MULTI/EXEC let another client read the set
-    // between the DEL and the SADD). Members go in slices: unpack puts its values on Lua's stack, which holds a few
-    // thousand, and a shard may hand over more members than that.
+    // The new set is built under a key of its own and renamed over the old one: RENAME is atomic on every server,
+    // where Garnet lets another client read a set between DEL and SADD, in MULTI/EXEC and (under load) in a script.
+    // Members go in slices: unpack puts its values on Lua's stack, which holds a few thousand, and a shard may hand
+    // over more members than that.
     private const string ReplaceScript = """
-        redis.call('DEL', KEYS[1])
+        redis.call('DEL', KEYS[2])
         for i = 1, #ARGV, 1000 do
-          redis.call('SADD', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+          redis.call('SADD', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
         end
+        redis.call('RENAME', KEYS[2], KEYS[1])
         return #ARGV
         """;
 
@@ -49,7 +51,7 @@ public sealed class RedisMemberSets(TetherRedisConnection redis, IOptions<Cluste
             await database.KeyDeleteAsync(Key(name));
             return;
         }
-        await database.ScriptEvaluateAsync(ReplaceScript, [Key(name)], [.. members.Select(m => (RedisValue)m)]);
+        await database.ScriptEvaluateAsync(ReplaceScript, [Key(name), Key(name + "/replacing")], [.. members.Select(m => (RedisValue)m)]);
     }
 
     public async Task DeleteAsync(string name) => await (await redis.DatabaseAsync()).KeyDeleteAsync(Key(name));
