@@ -34,7 +34,7 @@ internal static class IntegrationEndpoints
     private static async Task<IResult> ConnectAsync(
         HttpRequest request, IGrainFactory grains, IOptions<IntegrationOptions> options, IOptions<LimitOptions> limits,
         IOptions<RoomOptions> roomOptions, UserTokenValidator tokens, TimeProvider time, IApplicationHooks hooks, CallBudget budget,
-        ILoggerFactory loggers)
+        PendingDisconnects pending)
     {
         var (document, error) = await JsonBody.ReadAsync(request, options.Value.MaxBodyBytes, request.HttpContext.RequestAborted);
         if (error is not null) return Replies.Error(error);
@@ -86,7 +86,7 @@ internal static class IntegrationEndpoints
             }
 
             var connect = new ConnectRequest(Blank(user), rooms, connectedAt, Blank(sourceIp), Blank(userAgent), requestId, allowedRooms, batch, data);
-            var result = await ConnectOrUndoAsync(grains.Connection(connectionId), connect, time, budget, loggers);
+            var result = await ConnectOrUndoAsync(grains.Connection(connectionId), connect, time, budget, pending);
             return Results.Json(new JsonObject
             {
                 ["type"] = "connected",
@@ -98,10 +98,10 @@ internal static class IntegrationEndpoints
 
     /// <summary>
     /// The grain refuses a connect that reaches it after the deadline and undoes one that finishes after it; should the
-    /// call fail anyway (a lost reply), a disconnect queued behind it undoes it, so that the 503 API Gateway gets (it
-    /// then refuses the WebSocket) stays true.
+    /// call fail anyway (a lost reply), a disconnect kept by <see cref="PendingDisconnects"/> undoes it, so that the 503
+    /// API Gateway gets (it then refuses the WebSocket) stays true.
     /// </summary>
-    private static async Task<ConnectResult> ConnectOrUndoAsync(IConnectionGrain grain, ConnectRequest request, TimeProvider time, CallBudget budget, ILoggerFactory loggers)
+    private static async Task<ConnectResult> ConnectOrUndoAsync(IConnectionGrain grain, ConnectRequest request, TimeProvider time, CallBudget budget, PendingDisconnects pending)
     {
         try
         {
@@ -110,23 +110,10 @@ internal static class IntegrationEndpoints
                 return await grain.Connect(request);
             }
         }
-        catch (Exception e) when (e is TimeoutException or OrleansException)
+        catch (Exception e) when (ClusterFailures.IsUnavailable(e))
         {
-            _ = UndoConnectAsync(grain, loggers.CreateLogger(typeof(IntegrationEndpoints)));
+            pending.TryAdd(grain.GetPrimaryKeyString(), "$connect answered 503");
             throw;
-        }
-    }
-
-    private static async Task UndoConnectAsync(IConnectionGrain grain, ILogger logger)
-    {
-        try
-        {
-            await grain.Disconnect("$connect answered 503");
-        }
-        catch (Exception e) when (e is TimeoutException or OrleansException)
-        {
-            // Not reached: the sweep finds the connection once API Gateway answers 410 for it.
-            IntegrationLog.UndoFailed(logger, e, grain.GetPrimaryKeyString());
         }
     }
 

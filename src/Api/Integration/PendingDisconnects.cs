@@ -7,8 +7,9 @@ namespace Tether.Api.Integration;
 
 /// <summary>
 /// API Gateway sends <c>$disconnect</c> once and ignores the answer. A disconnect the cluster could not take (its
-/// storage or a silo unreachable) is kept here and tried again with back-off, so an outage does not leave
-/// connections stored as connected once it ends. Bounded in count and age; what it drops is left to the sweep.
+/// storage or a silo unreachable), or the undo of a <c>/connect</c> answered 503, is kept here and tried again with
+/// back-off, so an outage does not leave connections stored as connected once it ends. Bounded in count and age; what
+/// it drops is left to the sweep.
 /// </summary>
 internal sealed partial class PendingDisconnects(IGrainFactory grains, TimeProvider time, ILogger<PendingDisconnects> logger) : BackgroundService
 {

@@ -55,7 +55,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output) : IAsyncLifetime,
             ["Integration__PrivateNetwork"] = "true",
         });
         _client = ClusterClients.Build(_clusterId, _proxy.ConnectionString);
-        await RetryAsync(() => _client.StartAsync(), "the test's Orleans client connects");
+        await Eventually.HoldsAsync(() => _client.StartAsync(), Patience, "the test's Orleans client connects");
     }
 
     public async Task DisposeAsync()
@@ -107,7 +107,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output) : IAsyncLifetime,
     private async Task RunAsync()
     {
         var ids = Enumerable.Range(0, ConnectionCount).Select(i => $"outage{i:D3}AbC=").ToList();
-        await RetryAsync(async () => Assert.Equal(HttpStatusCode.OK, await ConnectAsync("warmup000AbC=")), "the API accepts connections");
+        await Eventually.HoldsAsync(async () => Assert.Equal(HttpStatusCode.OK, await ConnectAsync("warmup000AbC=")), Patience, "the API accepts connections");
         foreach (var id in ids)
         {
             Assert.Equal(HttpStatusCode.OK, await ConnectAsync(id));
@@ -145,7 +145,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output) : IAsyncLifetime,
         gone.Clear();
         gone.UnionWith(live.Where((_, i) => i % 3 == 2));
         gone.UnionWith(ids.Except(live));
-        await RetryAsync(() => AgreeAsync(ids, gone), $"memberships agree after Redis was {what}");
+        await Eventually.HoldsAsync(() => AgreeAsync(ids, gone), Patience, $"memberships agree after Redis was {what}");
         _figures.Add($"  memberships agreed {(clock.Elapsed - recoveredAt).TotalSeconds:0.0} s after Redis came back; "
             + $"{ids.Count - gone.Count} connections stored, {gone.Count} gone");
 
@@ -195,27 +195,5 @@ public sealed class RedisOutageTests(ITestOutputHelper output) : IAsyncLifetime,
     {
         using var response = await _http.PostAsJsonAsync(new Uri(_apiBase, "/disconnect"), new { connection_id = id });
         return response.StatusCode;
-    }
-
-    private async Task RetryAsync(Func<Task> action, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                await action();
-                return;
-            }
-            catch (Exception e) when (clock.Elapsed < Patience && e is not OutOfMemoryException)
-            {
-                await Task.Delay(250);
-            }
-            catch (Exception e)
-            {
-                output.WriteLine($"--- silo (last lines)\n{_silo.Output}\n--- api (last lines)\n{_api.Output}");
-                throw new TimeoutException($"Gave up waiting for: {what}", e);
-            }
-        }
     }
 }
