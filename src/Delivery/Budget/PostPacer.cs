@@ -13,7 +13,8 @@ internal sealed class PostPacer : IDisposable
 
     /// <summary>
     /// While posts wait, it keeps up to a second of them: a pump that wakes late (a GC pause, a busy machine) releases
-    /// what accrued meanwhile instead of forfeiting it, as the quota's own bucket refilled meanwhile too.
+    /// what accrued meanwhile instead of forfeiting it, as the quota's own bucket refilled meanwhile too. Not after a
+    /// 429 until a post is delivered again: the quota's bucket was found empty, and a late pump must not burst into it.
     /// </summary>
     internal const double CatchUpSeconds = 1;
 
@@ -28,6 +29,7 @@ internal sealed class PostPacer : IDisposable
     private double _tokens;
     private long _refilledAt;
     private long _pausedUntil;
+    private bool _throttledSinceDelivery;
 
     public PostPacer(double budget, TimeProvider time)
     {
@@ -95,7 +97,9 @@ internal sealed class PostPacer : IDisposable
         {
             var now = _time.GetTimestamp();
             Refill(now);
-            if (_rate.Throttled(now)) _tokens = Math.Min(_tokens, Capacity);
+            _throttledSinceDelivery = true;
+            _rate.Throttled(now);
+            _tokens = Math.Min(_tokens, Capacity);
             if (retryAfter is { } wait && wait > TimeSpan.Zero)
             {
                 _pausedUntil = Math.Max(_pausedUntil, now + (long)(wait.TotalSeconds * _time.TimestampFrequency));
@@ -109,6 +113,7 @@ internal sealed class PostPacer : IDisposable
         {
             var now = _time.GetTimestamp();
             Refill(now);
+            _throttledSinceDelivery = false;
             _rate.Delivered(now);
         }
     }
@@ -118,8 +123,7 @@ internal sealed class PostPacer : IDisposable
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            TimeSpan wait;
-            lock (_lock) wait = ReleaseReady();
+            var wait = Release();
             try
             {
                 if (wait == Timeout.InfiniteTimeSpan) await _waiting.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -137,6 +141,15 @@ internal sealed class PostPacer : IDisposable
     }
 
     public void Dispose() => _waiting.Dispose();
+
+    /// <summary>
+    /// The pump's step: hands out what accrued by now. Tests on a fake clock call it after each advance, as a timer
+    /// registered just after an advance would wait for the next one.
+    /// </summary>
+    internal TimeSpan Release()
+    {
+        lock (_lock) return ReleaseReady();
+    }
 
     /// <summary>Hands tokens to waiters in order; returns how long until the next one can go (infinite: nobody waits).</summary>
     private TimeSpan ReleaseReady()
@@ -160,6 +173,7 @@ internal sealed class PostPacer : IDisposable
     {
         var seconds = (double)(now - Math.Max(_refilledAt, _pausedUntil)) / _time.TimestampFrequency;
         _refilledAt = now;
-        if (seconds > 0) _tokens = Math.Min(_waiters.Count > 0 ? CatchUpCapacity : Capacity, _tokens + seconds * _rate.Current);
+        var capacity = _waiters.Count > 0 && !_throttledSinceDelivery ? CatchUpCapacity : Capacity;
+        if (seconds > 0) _tokens = Math.Min(capacity, _tokens + seconds * _rate.Current);
     }
 }
