@@ -160,7 +160,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     /// <summary>
     /// False once the queue has stayed over its mark for <see cref="DeliveryOptions.AdmissionTimeout"/> while the
     /// stream still has posts waiting: the sender is refused, so that the queue's memory does not grow with the length
-    /// of a 429 storm or an outage (docs/decisions/admission-refusal.md).
+    /// of a 429 storm (docs/decisions/admission-refusal.md).
     /// </summary>
     public ValueTask<bool> AdmitAsync(string stream)
     {
@@ -179,6 +179,9 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             // Checked again once registered: a worker may have drained the queue in between.
             if (_queue.Count < mark) return true;
             var left = _options.AdmissionTimeout - _time.GetElapsedTime(started);
+            // While the Management API refuses posts, Dispatch itself keeps at most MaxQueued waiting and drops (and
+            // counts) the rest: the sender is let in, so its message is in history for resume, as the outage promises.
+            if (left <= TimeSpan.Zero && _outage.Active) return true;
             if (left <= TimeSpan.Zero)
             {
                 Interlocked.Increment(ref _refusedSinceSummary);
