@@ -4,7 +4,9 @@ using Tether.Contracts;
 
 namespace Tether.Grains;
 
-[GrainType(TetherGrainTypes.Connection)]
+// Activated on the silo the call reached: for the API's calls that is the gateway, which already holds the request,
+// so /connect and the connection's later events need no further hop (API Gateway ids are spread over the gateways).
+[GrainType(TetherGrainTypes.Connection), Orleans.Placement.PreferLocalPlacement]
 public sealed partial class ConnectionGrain(
     [PersistentState(StoredRecipients.ConnectionStateName, TetherStorage.Name)] IPersistentState<ConnectionState> state,
     IDeliveryDispatcher dispatcher,
