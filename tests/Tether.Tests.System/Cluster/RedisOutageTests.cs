@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,14 +24,12 @@ public sealed class RedisOutageTests(ITestOutputHelper output) : IAsyncLifetime,
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
 
     private readonly InMemoryConnections _connections = new();
-    private readonly string _clusterId = "outage-" + Guid.NewGuid().ToString("N")[..8];
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
     private readonly List<string> _figures = [];
     private RedisServer _redis = null!;
     private RedisOutageProxy _proxy = null!;
     private ManagementApiEmulatorHost _gateway = null!;
-    private NodeProcess _silo = null!;
-    private NodeProcess _api = null!;
+    private ProcessCluster _cluster = null!;
     private IHost _client = null!;
     private Uri _apiBase = null!;
 
@@ -41,49 +38,24 @@ public sealed class RedisOutageTests(ITestOutputHelper output) : IAsyncLifetime,
         _redis = await RedisServer.StartAsync(reportAs: nameof(RedisOutageTests));
         _proxy = RedisOutageProxy.For(_redis);
         _gateway = await ManagementApiEmulatorHost.StartAsync(TestCredentials.EmulatorOptions(), _connections);
-        _silo = NodeProcess.StartHost("silo", "Silo", "Tether.Silo", new Dictionary<string, string>(Common())
+        _cluster = new ProcessCluster("outage", _proxy.ConnectionString, _gateway.ConnectionUrl, new Dictionary<string, string>
         {
-            ["Orleans__Endpoints__SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
-            ["Orleans__Endpoints__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
-            ["Orleans__Endpoints__AdvertisedIPAddress"] = "127.0.0.1",
-            ["Orleans__Endpoints__ListenAddress"] = "127.0.0.1",
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
+            ["Rooms__Default"] = "lobby",
         });
-        _apiBase = new Uri($"http://127.0.0.1:{FreePort.Next()}");
-        _api = NodeProcess.StartHost("api", "Api", "Tether.Api", new Dictionary<string, string>(Common())
-        {
-            ["ASPNETCORE_URLS"] = _apiBase.ToString(),
-            ["Integration__PrivateNetwork"] = "true",
-        });
-        _client = ClusterClients.Build(_clusterId, _proxy.ConnectionString);
-        await Eventually.HoldsAsync(() => _client.StartAsync(), Patience, "the test's Orleans client connects");
+        _cluster.StartSilo("silo");
+        _apiBase = _cluster.StartApi().BaseAddress;
+        _client = await _cluster.StartClientAsync(Patience);
     }
 
     public async Task DisposeAsync()
     {
-        await _client.StopAsync();
-        _client.Dispose();
-        await _api.DisposeAsync();
-        await _silo.DisposeAsync();
+        await _cluster.DisposeAsync();
         await _gateway.DisposeAsync();
         await _proxy.DisposeAsync();
         await _redis.DisposeAsync();
     }
 
     public void Dispose() => _http.Dispose();
-
-    private Dictionary<string, string> Common() => new()
-    {
-        ["ConnectionStrings__redis"] = _proxy.ConnectionString,
-        ["Orleans__ClusterId"] = _clusterId,
-        ["Orleans__ServiceId"] = _clusterId,
-        ["ManagementApi__Endpoint"] = _gateway.ConnectionUrl.ToString(),
-        ["ManagementApi__AccessKeyId"] = TestCredentials.AccessKeyId,
-        ["ManagementApi__SecretAccessKey"] = TestCredentials.SecretAccessKey,
-        ["ManagementApi__Region"] = "us-east-1",
-        ["Rooms__Default"] = "lobby",
-        ["Logging__LogLevel__Default"] = "Warning",
-    };
 
     private IGrainFactory Grains => _client.Services.GetRequiredService<IGrainFactory>();
 
@@ -96,7 +68,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output) : IAsyncLifetime,
         }
         catch
         {
-            output.WriteLine($"--- silo (last lines)\n{_silo.Output}\n--- api (last lines)\n{_api.Output}");
+            output.WriteLine(_cluster.Output());
             throw;
         }
         finally
