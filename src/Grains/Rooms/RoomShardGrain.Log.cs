@@ -15,4 +15,7 @@ public sealed partial class RoomShardGrain
 
     [LoggerMessage(1104, LogLevel.Warning, "Shard {Shard} deactivated ({Reason}) during a hand-over: its {Count} held messages are posted now, in best-effort order", EventName = "PostedAtDeactivation")]
     private partial void LogPostedAtDeactivation(string shard, int count, string reason);
+
+    [LoggerMessage(1154, LogLevel.Warning, "Shard {Shard} deactivates ({Reason}) after waiting {Timeout} for its queued posts: its next activation may post a sender's next message before them", EventName = "ShardMovedBeforePostsEnded")]
+    private partial void LogMovedBeforePostsEnded(string shard, TimeSpan timeout, string reason);
 }

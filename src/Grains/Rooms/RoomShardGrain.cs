@@ -21,7 +21,8 @@ public sealed partial class RoomShardGrain(
     IDeliveryDispatcher dispatcher,
     IOptions<RoomOptions> roomOptions,
     ILogger<RoomShardGrain> logger,
-    IMemberSets memberSets) : Grain, IRoomShardGrain
+    IMemberSets memberSets,
+    RoomShardRebalancer rebalancer) : Grain, IRoomShardGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
     private Outbox? _outbox;
@@ -52,17 +53,35 @@ public sealed partial class RoomShardGrain(
     {
         _members = new MemberSet(memberSets, MemberSet.OfShard(this.GetPrimaryKeyString()));
         await _members.LoadAsync();
+        rebalancer.Activated(this.GetPrimaryKeyString());
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        rebalancer.Deactivated(this.GetPrimaryKeyString());
         // Held messages live only in this activation: post them rather than lose them (order is then best effort).
         if (_held.Count > 0)
         {
             LogPostedAtDeactivation(this.GetPrimaryKeyString(), _held.Count, reason.Description);
             Release(int.MaxValue);
         }
-        return Task.CompletedTask;
+        // The next activation may be on another silo and post at once: let this silo's posts end first. Calls wait
+        // for the deactivation meanwhile and then go to the new activation.
+        if (!await TaskWaits.WithinAsync(Outbox.AllEnded(), _options.ShardHandOverTimeout))
+        {
+            LogMovedBeforePostsEnded(this.GetPrimaryKeyString(), _options.ShardHandOverTimeout, reason.Description);
+        }
+    }
+
+    public Task<bool> MoveIfMisplaced()
+    {
+        // Mid hand-over, moving would post the held messages in best-effort order: the rebalancer asks again later.
+        if (Holding || !rebalancer.IsMisplaced(this.GetPrimaryKeyString())) return Task.FromResult(false);
+        // Orleans places it by the rule once deactivated, which first waits for this silo's posts (OnDeactivateAsync);
+        // calls arriving meanwhile wait, then follow it (callers' cached address is updated, unlike after a plain
+        // deactivation, where a stale cache would activate it on this silo again).
+        MigrateOnIdle();
+        return Task.FromResult(true);
     }
 
     public async Task<ShardChange> Add(string connectionId, IReadOnlyList<OutboundMessage>? replay = null)
