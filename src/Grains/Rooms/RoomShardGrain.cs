@@ -22,7 +22,8 @@ public sealed partial class RoomShardGrain(
     IOptions<RoomOptions> roomOptions,
     ILogger<RoomShardGrain> logger,
     IMemberSets memberSets,
-    RoomShardRebalancer rebalancer) : Grain, IRoomShardGrain
+    RoomShardRebalancer rebalancer,
+    IClusterMembershipService membership) : Grain, IRoomShardGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
     private Outbox? _outbox;
@@ -40,6 +41,8 @@ public sealed partial class RoomShardGrain(
 
     // Stored one member at a time; the grain state keeps only the depth.
     private MemberSet _members = null!;
+    // Set once this activation's mark is stored: removed again when its posts ended.
+    private ShardActivationMarks? _marks;
 
     private IReadOnlyCollection<string> Members => _members.Members;
 
@@ -53,7 +56,38 @@ public sealed partial class RoomShardGrain(
     {
         _members = new MemberSet(memberSets, MemberSet.OfShard(this.GetPrimaryKeyString()));
         await _members.LoadAsync();
+        var marks = new ShardActivationMarks(memberSets, membership, this.GetPrimaryKeyString(), GrainContext.Address.SiloAddress!, GrainContext.ActivationId.ToString());
+        var earlier = await marks.EnterAsync();
+        _marks = marks;
+        // An earlier activation may still be posting from its silo: hold posts as for a hand-over until it ended.
+        if (earlier.Count > 0)
+        {
+            var handOver = ++_handOvers;
+            _handOver = PassEarlierActivationsAsync(_handOver, handOver, earlier);
+        }
         rebalancer.Activated(this.GetPrimaryKeyString());
+    }
+
+    private async Task PassEarlierActivationsAsync(Task previous, int handOver, IReadOnlyList<string> earlier)
+    {
+        var ended = EarlierActivationsEndedAsync(earlier);
+        await previous.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
+        await ended.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
+        Release(handOver);
+    }
+
+    private async Task EarlierActivationsEndedAsync(IReadOnlyList<string> earlier)
+    {
+        var timeout = _options.ShardHandOverTimeout;
+        try
+        {
+            if (!await _marks!.EndedAsync(earlier, timeout)) LogEarlierActivationsSlow(this.GetPrimaryKeyString(), earlier.Count, timeout);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Storage failing: post rather than hold forever (order is then best effort, as after a hand-over failure).
+            LogEarlierActivationsUnknown(e, this.GetPrimaryKeyString());
+        }
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -70,6 +104,18 @@ public sealed partial class RoomShardGrain(
         if (!await TaskWaits.WithinAsync(Outbox.AllEnded(), _options.ShardHandOverTimeout))
         {
             LogMovedBeforePostsEnded(this.GetPrimaryKeyString(), _options.ShardHandOverTimeout, reason.Description);
+        }
+        if (_marks is { } marks)
+        {
+            try
+            {
+                await marks.LeaveAsync();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The next activation then waits for this mark until Rooms__ShardHandOverTimeout.
+                LogMarkNotRemoved(e, this.GetPrimaryKeyString());
+            }
         }
     }
 

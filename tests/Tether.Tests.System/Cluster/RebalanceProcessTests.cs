@@ -24,6 +24,9 @@ public sealed partial class RebalanceProcessTests(ITestOutputHelper output) : IA
     private const string RoomName = "rebalanced";
     private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(4);
+    // A silo process starting (or the test's client connecting) on a loaded machine: not part of what is measured,
+    // which starts once the silos are active (measured under CI-like load: a third silo took over a minute to join).
+    private static readonly TimeSpan Startup = TimeSpan.FromMinutes(3);
 
     private readonly string _clusterId = "rebal-" + Guid.NewGuid().ToString("N")[..8];
     private readonly List<(NodeProcess Process, ManagementApiSink Sink)> _silos = [];
@@ -37,7 +40,7 @@ public sealed partial class RebalanceProcessTests(ITestOutputHelper output) : IA
         _redis = await RedisServer.StartAsync(reportAs: nameof(RebalanceProcessTests));
         for (var i = 0; i < 2; i++) await StartSiloAsync($"silo{i}");
         _client = ClusterClients.Build(_clusterId, _redis.ConnectionString);
-        await Eventually.HoldsAsync(() => _client.StartAsync(), Minute, "the test's Orleans client connects");
+        await Eventually.HoldsAsync(() => _client.StartAsync(), Startup, "the test's Orleans client connects");
     }
 
     public async Task DisposeAsync()
@@ -71,9 +74,9 @@ public sealed partial class RebalanceProcessTests(ITestOutputHelper output) : IA
             ["Orleans__Endpoints__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
             ["Orleans__Endpoints__AdvertisedIPAddress"] = "127.0.0.1",
             ["Orleans__Endpoints__ListenAddress"] = "127.0.0.1",
+            // Orleans' default probe timeout: the silos stop by SIGTERM and say so, and a 1 s probe on a loaded machine
+            // kept a joining silo from validating its connectivity for a minute.
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
-            ["Orleans__Membership__ProbeTimeout"] = "00:00:01",
-            ["Orleans__Membership__NumMissedProbesLimit"] = "2",
         });
         _silos.Add((process, sink));
     }
@@ -189,5 +192,5 @@ public sealed partial class RebalanceProcessTests(ITestOutputHelper output) : IA
     }
 
     private static Task ActiveSilosAsync(IManagementGrain management, int count) =>
-        Eventually.HoldsAsync(async () => Assert.Equal(count, (await management.GetHosts(onlyActive: true)).Count), Minute, $"{count} silos are active");
+        Eventually.HoldsAsync(async () => Assert.Equal(count, (await management.GetHosts(onlyActive: true)).Count), Startup, $"{count} silos are active");
 }
