@@ -43,6 +43,9 @@ public sealed partial class RoomShardGrain(
     private MemberSet _members = null!;
     // Set once this activation's mark is stored: removed again when its posts ended.
     private ShardActivationMarks? _marks;
+    // Tracked messages posted from here, oldest first: their summaries stay in this silo's dispatcher until read or
+    // expired, and the shard does not move meanwhile (AwaitDelivery at its next activation would not find them).
+    private readonly Queue<string> _trackedHere = new();
 
     private IReadOnlyCollection<string> Members => _members.Members;
 
@@ -122,7 +125,7 @@ public sealed partial class RoomShardGrain(
     public Task<bool> MoveIfMisplaced()
     {
         // Mid hand-over, moving would post the held messages in best-effort order: the rebalancer asks again later.
-        if (Holding || !rebalancer.IsMisplaced(this.GetPrimaryKeyString())) return Task.FromResult(false);
+        if (Holding || !rebalancer.IsMisplaced(this.GetPrimaryKeyString()) || KeepsTrackedSummaries()) return Task.FromResult(false);
         // Orleans places it by the rule once deactivated, which first waits for this silo's posts (OnDeactivateAsync);
         // calls arriving meanwhile wait, then follow it (callers' cached address is updated, unlike after a plain
         // deactivation, where a stale cache would activate it on this silo again).
@@ -286,8 +289,17 @@ public sealed partial class RoomShardGrain(
         return await TaskWaits.WithinAsync(Outbox.AllEnded(), timeout - Stopwatch.GetElapsedTime(started));
     }
 
-    private int Dispatch(OutboundMessage message, IEnumerable<string> recipients, bool track) =>
-        Outbox.Post(message, recipients, track, TrackingKey(message.Id));
+    private int Dispatch(OutboundMessage message, IEnumerable<string> recipients, bool track)
+    {
+        if (track) _trackedHere.Enqueue(TrackingKey(message.Id));
+        return Outbox.Post(message, recipients, track, TrackingKey(message.Id));
+    }
+
+    private bool KeepsTrackedSummaries()
+    {
+        while (_trackedHere.TryPeek(out var key) && !Outbox.IsTracking(key)) _trackedHere.Dequeue();
+        return _trackedHere.Count > 0;
+    }
 
     private string TrackingKey(string messageId) => messageId + "@" + this.GetPrimaryKeyString();
 

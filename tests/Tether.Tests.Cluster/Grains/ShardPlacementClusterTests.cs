@@ -99,6 +99,36 @@ public sealed class ShardPlacementClusterTests(ThreeSiloClusterFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_shard_stays_while_a_tracked_message_it_posted_can_still_be_awaited_so_the_wait_counts_every_recipient()
+    {
+        var room = await ShardedRoomAsync();
+        for (var i = 0; i < 8; i++) await SiloOfAsync(room, i);
+        var grain = fixture.Grains.GetGrain<IRoomGrain>(room);
+        var message = Envelopes.Message(Envelopes.NewMessageId(), room, null, null, "\"tracked\"", DateTimeOffset.UtcNow);
+        Assert.Equal(9, (await grain.Publish(message, null, trackDelivery: true)).Recipients);
+        // A room without tracked messages: its shards moving shows that the rebalancers ran.
+        var control = await ShardedRoomAsync();
+        for (var i = 0; i < 8; i++) await SiloOfAsync(control, i);
+
+        var joined = await fixture.Cluster.StartAdditionalSiloAsync();
+        try
+        {
+            await WhenEverySiloSeesAsync(joined.SiloAddress, SiloStatus.Active);
+            var silos = await ActiveSilosAsync();
+            await ShardsFollowTheRuleAsync(control, silos);
+            // Without the rule, a shard that moved meanwhile answers "not tracked" and the sum leaves its members out.
+            var summary = await grain.AwaitDelivery(message.Id, TimeSpan.FromSeconds(30));
+            Assert.Equal((9, 9, true), (summary.Recipients, summary.Delivered, summary.Complete));
+            // Read, the summaries no longer keep the shards: they follow the rule too.
+            await ShardsFollowTheRuleAsync(room, silos);
+        }
+        finally
+        {
+            await fixture.Cluster.StopSiloAsync(joined);
+        }
+    }
+
     /// <summary>Moves run in the background, paced, after the silos' views settle: ask until every shard is where the rule says.</summary>
     private Task ShardsFollowTheRuleAsync(string room, SiloAddress[] silos) =>
         Eventually.HoldsAsync(async () =>
