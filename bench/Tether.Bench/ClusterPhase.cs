@@ -62,10 +62,10 @@ internal sealed class ClusterPhase(
         // Join cost by room size: each size into a room of its own, smallest first, before the broadcast room.
         foreach (var size in settings.ClusterJoinSizes.Where(s => s != settings.ClusterConnections).Order())
         {
-            await RegisterAsync(driver, silos.Count, redisConnection, "cluster-joins-" + size.ToString(CultureInfo.InvariantCulture), size);
+            await RegisterAsync(driver, api, silos, redisConnection, "cluster-joins-" + size.ToString(CultureInfo.InvariantCulture), size);
         }
         var n = settings.ClusterConnections;
-        var ids = await RegisterAsync(driver, silos.Count, redisConnection, BigRoom, n);
+        var ids = await RegisterAsync(driver, api, silos, redisConnection, BigRoom, n);
         var small = ConnectionIdMaker.Make(SmallRoom, 2);
         await driver.ConnectAllAsync(small, _ => SmallRoom);
 
@@ -116,18 +116,27 @@ internal sealed class ClusterPhase(
     /// <summary>
     /// Registers <paramref name="n"/> connections through <c>/connect</c>, each joining <paramref name="room"/>, and
     /// reports the rate, the Redis commands and bytes per <c>/connect</c> (Redis's own counters, before and after) and
-    /// the machine's load average meanwhile (the machine may be shared).
+    /// the machine's load average meanwhile (the machine may be shared), and the CPU time each process spent per
+    /// <c>/connect</c>, which depends far less on other load than the rate does.
     /// </summary>
-    private async Task<string[]> RegisterAsync(IntegrationDriver driver, int silos, string redisConnection, string room, int n)
+    private async Task<string[]> RegisterAsync(IntegrationDriver driver, NodeProcess api, List<Silo> silos, string redisConnection, string room, int n)
     {
         var ids = ConnectionIdMaker.Make(room, n);
         var commandsBefore = await RedisCommandCounts.ReadAsync(redisConnection);
+        var processes = await RegisterCpu.ProcessesAsync(api, silos.Select(s => (s.Name, s.Process.Id)), redisConnection);
         var loadBefore = LoadAverage();
+        var orleansBefore = await OrleansCounters.ReadAsync(Http, silos.Select(s => s.BaseAddress), ApiKey);
+        var cpuBefore = RegisterCpu.Read(processes);
         var registering = Stopwatch.GetTimestamp();
         await driver.ConnectAllAsync(ids, _ => room);
         var registration = Stopwatch.GetElapsedTime(registering);
+        var cpuAfter = RegisterCpu.Read(processes);
         report.Row($"cluster: register {n:N0} connections into one room", $"{Report.Number(n / registration.TotalSeconds)} /s",
-            $"{registration.TotalSeconds:0.0} s through the API, {silos} silos, Redis storage; load average {loadBefore} before, {LoadAverage()} after");
+            $"{registration.TotalSeconds:0.0} s through the API, {silos.Count} silos, Redis storage; load average {loadBefore} before, {LoadAverage()} after");
+        report.Row($"cluster: CPU per /connect into a room of {n:N0}", $"{RegisterCpu.TotalMicroseconds(cpuBefore, cpuAfter, n):N0} µs",
+            RegisterCpu.Breakdown(processes, cpuBefore, cpuAfter, n));
+        report.Row($"cluster: Orleans' counters per /connect into a room of {n:N0}", "see note",
+            OrleansCounters.PerUnit(orleansBefore, await OrleansCounters.ReadAsync(Http, silos.Select(s => s.BaseAddress), ApiKey), n));
         // The sweep index groups its writes within 2 s: let them land before counting.
         await Task.Delay(TimeSpan.FromSeconds(3));
         var commandsAfter = await RedisCommandCounts.ReadAsync(redisConnection);

@@ -15,6 +15,7 @@ public static class TetherGrainTypes
     public const string User = "user";
     public const string SweepBucket = "sweepbucket";
     public const string BatchRegistry = "batchregistry";
+    public const string DirectMessage = "directmessage";
 }
 
 /// <summary>
@@ -43,6 +44,9 @@ public static class GrainReferences
 
     public static IBatchRegistryGrain BatchRegistry(this IGrainFactory grains, int bucket) =>
         Get<IBatchRegistryGrain>(grains, BatchRegistryType, Contracts.BatchRegistry.Key(bucket));
+
+    /// <summary>The stateless worker that sends direct messages without activating unknown recipients.</summary>
+    public static IDirectMessageGrain DirectMessages(this IGrainFactory grains) => grains.GetGrain<IDirectMessageGrain>(0);
 
     private static T Get<T>(IGrainFactory grains, GrainType type, string key) where T : IGrainWithStringKey
     {

@@ -29,10 +29,6 @@ public sealed partial class DeliveryDispatcher
         Message = "Shutting down: {Count} deliveries of message {MessageId} were not queued")]
     private partial void LogDroppedAtShutdown(int count, string messageId);
 
-    [LoggerMessage(EventId = 2006, EventName = "AdmittedAfterTimeout", Level = LogLevel.Debug,
-        Message = "Stream {Stream} was admitted after the admission timeout with {Queued} posts queued")]
-    private partial void LogAdmittedAfterTimeout(string stream, int queued);
-
     [LoggerMessage(EventId = 2007, EventName = "DeliveriesAbandoned", Level = LogLevel.Warning,
         Message = "Shutting down: {Count} queued deliveries did not drain in time and were abandoned")]
     private partial void LogAbandoned(long count);
@@ -49,4 +45,13 @@ public sealed partial class DeliveryDispatcher
     [LoggerMessage(EventId = 2012, EventName = "DroppedInOutage", Level = LogLevel.Warning,
         Message = "Posts dropped in the last 10 s while the Management API refused them: {Expired} after waiting {MaxOutageDelay}, {Full} because {MaxQueued} were waiting already")]
     private partial void LogDroppedInOutage(int expired, TimeSpan maxOutageDelay, int full, int maxQueued);
+
+    // 2030-2039: admission.
+    [LoggerMessage(EventId = 2030, EventName = "AdmissionRefused", Level = LogLevel.Debug,
+        Message = "A sender on stream {Stream} was refused: {Queued} posts stayed queued over the mark for the admission timeout")]
+    private partial void LogAdmissionRefused(string stream, int queued);
+
+    [LoggerMessage(EventId = 2031, EventName = "AdmissionsRefusedSummary", Level = LogLevel.Warning,
+        Message = "{Refused} senders were refused in the last 10 s (503 overloaded): more than {MaxQueued} posts (Delivery__MaxQueued) stayed queued for {AdmissionTimeout} (Delivery__AdmissionTimeout); {Queued} queued now")]
+    private partial void LogAdmissionsRefused(int refused, int maxQueued, TimeSpan admissionTimeout, int queued);
 }

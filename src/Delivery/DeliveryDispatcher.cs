@@ -26,6 +26,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     private readonly long _maxOutageDelayTicks;
     private int _droppedExpiredSinceSummary;
     private int _droppedFullSinceSummary;
+    private int _refusedSinceSummary;
+    private long _refused;
     private readonly PostPacer _pacer;
     private readonly BatchRecipientCache _batches;
     private readonly Func<string, bool> _takesBatches;
@@ -97,6 +99,9 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
     /// <summary>Posts waiting for the Management API to take posts again (each holds a worker; the rest wait in the queue).</summary>
     public int WaitingForManagementApi => _outage.Waiting;
 
+    /// <summary>Senders refused by admission since this silo started (see <see cref="AdmitAsync"/>).</summary>
+    public long AdmissionsRefused => Interlocked.Read(ref _refused);
+
     /// <summary>Deliveries queued or in flight.</summary>
     public long Pending => Interlocked.Read(ref _pending);
 
@@ -152,14 +157,19 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         return new DispatchResult(count, job.Completion);
     }
 
-    public ValueTask AdmitAsync(string stream)
+    /// <summary>
+    /// False once the queue has stayed over its mark for <see cref="DeliveryOptions.AdmissionTimeout"/> while the
+    /// stream still has posts waiting: the sender is refused, so that the queue's memory does not grow with the length
+    /// of a 429 storm (docs/decisions/admission-refusal.md).
+    /// </summary>
+    public ValueTask<bool> AdmitAsync(string stream)
     {
         var mark = _options.MaxQueued;
-        if (mark <= 0 || _queue.Count < mark || !_queue.HasQueued(stream)) return ValueTask.CompletedTask;
+        if (mark <= 0 || _queue.Count < mark || !_queue.HasQueued(stream)) return ValueTask.FromResult(true);
         return WaitForAdmissionAsync(stream, mark);
     }
 
-    private async ValueTask WaitForAdmissionAsync(string stream, int mark)
+    private async ValueTask<bool> WaitForAdmissionAsync(string stream, int mark)
     {
         var started = _time.GetTimestamp();
         while (_queue.Count >= mark && _queue.HasQueued(stream))
@@ -167,12 +177,18 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             Task released;
             lock (_admissionLock) released = (_admission ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
             // Checked again once registered: a worker may have drained the queue in between.
-            if (_queue.Count < mark) return;
+            if (_queue.Count < mark) return true;
             var left = _options.AdmissionTimeout - _time.GetElapsedTime(started);
+            // While the Management API refuses posts, Dispatch itself keeps at most MaxQueued waiting and drops (and
+            // counts) the rest: the sender is let in, so its message is in history for resume, as the outage promises.
+            if (left <= TimeSpan.Zero && _outage.Active) return true;
             if (left <= TimeSpan.Zero)
             {
-                LogAdmittedAfterTimeout(stream, _queue.Count);
-                return;
+                Interlocked.Increment(ref _refusedSinceSummary);
+                Interlocked.Increment(ref _refused);
+                _metrics?.AdmissionRefused();
+                LogAdmissionRefused(stream, _queue.Count);
+                return false;
             }
             try
             {
@@ -182,6 +198,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
             {
             }
         }
+        return true;
     }
 
     /// <summary>Wakes the senders waiting in <see cref="AdmitAsync"/> once the queue is below its mark.</summary>
@@ -588,7 +605,7 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         }
     }
 
-    /// <summary>At most one warning per 10 s for deliveries that ended throttled or failed after their retries.</summary>
+    /// <summary>At most one warning per 10 s for deliveries that ended throttled or failed after their retries, posts dropped, senders refused.</summary>
     private void SummarizeFailures()
     {
         if (System.Diagnostics.Stopwatch.GetElapsedTime(_lastSummary) < TimeSpan.FromSeconds(10)) return;
@@ -599,6 +616,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         var expired = Interlocked.Exchange(ref _droppedExpiredSinceSummary, 0);
         var full = Interlocked.Exchange(ref _droppedFullSinceSummary, 0);
         if (expired + full > 0) LogDroppedInOutage(expired, _options.MaxOutageDelay, full, _options.MaxQueued);
+        var refused = Interlocked.Exchange(ref _refusedSinceSummary, 0);
+        if (refused > 0) LogAdmissionsRefused(refused, _options.MaxQueued, _options.AdmissionTimeout, _queue.Count);
     }
 
     private void Prune()

@@ -12,6 +12,7 @@ public sealed class DeliveryMetrics
     private readonly Histogram<double> _fanOutDuration;
     private readonly UpDownCounter<long> _inFlight;
     private readonly Counter<long> _dropped;
+    private readonly Counter<long> _refused;
 
     public DeliveryMetrics(IMeterFactory meterFactory)
     {
@@ -26,6 +27,8 @@ public sealed class DeliveryMetrics
         _inFlight = meter.CreateUpDownCounter<long>("tether.deliveries.in_flight", "{post}", "Management API posts in flight on this silo.");
         _dropped = meter.CreateCounter<long>("tether.deliveries.dropped", "{delivery}",
             "Posts dropped while the Management API's circuit breaker refused posts, by reason: outage_timeout (waited Delivery__MaxOutageDelay), outage_queue_full (Delivery__MaxQueued were waiting).");
+        _refused = meter.CreateCounter<long>("tether.admissions.refused", "{message}",
+            "Messages refused (503 overloaded) because this silo's delivery queue stayed over Delivery__MaxQueued for Delivery__AdmissionTimeout.");
     }
 
     public void Delivery(ManagementOutcome outcome) =>
@@ -48,6 +51,8 @@ public sealed class DeliveryMetrics
 
     /// <summary><paramref name="reason"/>: <c>outage_timeout</c> or <c>outage_queue_full</c>.</summary>
     public void Dropped(string reason, int count) => _dropped.Add(count, new KeyValuePair<string, object?>("reason", reason));
+
+    public void AdmissionRefused() => _refused.Add(1);
 
     public void PostStarted() => _inFlight.Add(1);
 

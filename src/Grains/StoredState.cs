@@ -60,14 +60,18 @@ internal sealed class StoredState<T>(IPersistentState<T> state)
         }
     }
 
-    /// <summary>Deletes the stored state; on failure memory goes back to what storage holds and the exception propagates.</summary>
-    public async Task ClearAsync()
+    /// <summary>
+    /// Deletes the stored state; on failure memory goes back to what storage holds and the exception propagates. After a
+    /// version conflict the state is deleted only while <paramref name="stillWanted"/> holds for what storage holds
+    /// (another activation may have stored something this deletion must not take away); returns whether it deleted.
+    /// </summary>
+    public async Task<bool> ClearAsync(Func<T, bool>? stillWanted = null)
     {
         await RefreshAsync();
         try
         {
             await state.ClearStateAsync();
-            return;
+            return true;
         }
         catch (InconsistentStateException)
         {
@@ -78,9 +82,11 @@ internal sealed class StoredState<T>(IPersistentState<T> state)
             await ForgetAsync();
             throw;
         }
+        if (stillWanted is not null && !stillWanted(state.State)) return false;
         try
         {
             await state.ClearStateAsync();
+            return true;
         }
         catch (Exception)
         {

@@ -16,7 +16,7 @@ namespace Tether.Testing;
 /// recipient got exactly what it should. It does not verify signatures (the emulated Management API does);
 /// it refuses unsigned posts so a misconfigured backend cannot look fast. Like API Gateway it can enforce a post quota
 /// (<see cref="Limit"/>: 429 <c>LimitExceededException</c> with <c>Retry-After</c>), answer only 429 (a storm), take time
-/// per post, and keep what each connection received.
+/// per post, keep what each connection received, and be down (500 to every post).
 /// </summary>
 public sealed class ManagementApiSink : IAsyncDisposable
 {
@@ -34,6 +34,7 @@ public sealed class ManagementApiSink : IAsyncDisposable
     private double _quotaTokens = double.NaN;
     private long _quotaRefilledAt;
     private long _throttled;
+    private long _refused;
 
     private ManagementApiSink(WebApplication app) => _app = app;
 
@@ -56,6 +57,12 @@ public sealed class ManagementApiSink : IAsyncDisposable
 
     /// <summary>Every post is answered 429 while set: a throttling storm.</summary>
     public bool ThrottleAll { get; set; }
+
+    /// <summary>Every post is answered 500 <c>InternalServerErrorException</c> while set: the endpoint is down.</summary>
+    public bool Down { get; set; }
+
+    /// <summary>Posts answered 500 while <see cref="Down"/> (not counted in <see cref="Posts"/>).</summary>
+    public long RefusedPosts => Interlocked.Read(ref _refused);
 
     /// <summary>Time taken per post, plus up to <see cref="Jitter"/> either side.</summary>
     public TimeSpan Latency { get; set; }
@@ -159,6 +166,14 @@ public sealed class ManagementApiSink : IAsyncDisposable
 
         if (HttpMethods.IsPost(request.Method))
         {
+            if (Down)
+            {
+                Interlocked.Increment(ref _refused);
+                context.Response.StatusCode = 500;
+                context.Response.Headers["x-amzn-ErrorType"] = "InternalServerErrorException";
+                await context.Response.WriteAsync("""{"message":"Internal server error"}""");
+                return;
+            }
             if (!TakeQuota())
             {
                 Interlocked.Increment(ref _throttled);

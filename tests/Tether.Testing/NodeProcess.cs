@@ -112,17 +112,22 @@ public sealed class NodeProcess : IAsyncDisposable
     }
 
     /// <summary>Resident set size in bytes, from <c>/proc/{pid}/status</c>.</summary>
-    public long ResidentBytes()
+    public long ResidentBytes() => StatusBytes("VmRSS:");
+
+    /// <summary>The peak resident set size since the process started ("high water mark"), in bytes.</summary>
+    public long PeakResidentBytes() => StatusBytes("VmHWM:");
+
+    private long StatusBytes(string field)
     {
         foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
         {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            if (line.StartsWith(field, StringComparison.Ordinal))
             {
-                var kb = line["VmRSS:".Length..].Trim().Split(' ')[0];
+                var kb = line[field.Length..].Trim().Split(' ')[0];
                 return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
             }
         }
-        throw new InvalidOperationException("VmRSS not found");
+        throw new InvalidOperationException(field + " not found");
     }
 
     /// <summary>

@@ -140,7 +140,7 @@ internal static class AdminEndpoints
         bool delivered;
         using (CallDeadline.Begin(time, budget.Timeout))
         {
-            delivered = await grains.Connection(connectionId).Deliver(message!);
+            delivered = await grains.DirectMessages().ToConnection(connectionId, message!);
         }
         return delivered
             ? Results.Json(new JsonObject { ["id"] = message!.Id, ["recipients"] = 1 }, statusCode: 202)
@@ -156,12 +156,12 @@ internal static class AdminEndpoints
         var (message, problem) = await ReadMessageAsync(request, null, null, integration.Value, limits.Value, time, hooks, HookRequests.Target(null, user));
         if (problem is not null) return problem;
         metrics.MessageReceived("api", "user");
-        PublishReceipt receipt;
+        PublishReceipt? receipt;
         using (CallDeadline.Begin(time, budget.Timeout))
         {
-            receipt = await grains.User(user).Publish(message!, requestId: null);
+            receipt = await grains.DirectMessages().ToUser(user, message!);
         }
-        return receipt.Recipients > 0
+        return receipt is { Recipients: > 0 }
             ? Results.Json(new JsonObject { ["id"] = receipt.MessageId, ["recipients"] = receipt.Recipients, ["seq"] = receipt.Seq, ["epoch"] = receipt.Epoch }, statusCode: 202)
             : Results.Problem(statusCode: 404, title: "Unknown user", detail: $"User '{user}' has no connection.");
     }

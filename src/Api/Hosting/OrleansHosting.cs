@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Tether.Api.Integration;
+using Tether.Contracts;
 using Tether.Hosting;
 
 namespace Tether.Api.Hosting;
@@ -65,6 +66,11 @@ internal static partial class OrleansHosting
         try
         {
             await next(context);
+        }
+        catch (OverloadedException e) when (!context.Response.HasStarted)
+        {
+            // Admission refused the message before anything was done (docs/decisions/admission-refusal.md).
+            await UnavailableAsync(context, OverloadedException.Code, "Overloaded", e.Message);
         }
         catch (Exception e) when (!context.Response.HasStarted && ClusterFailures.IsUnavailable(e))
         {

@@ -167,7 +167,16 @@ internal static class IntegrationEndpoints
             // message that goes out.
             using (CallDeadline.Begin(time, budget.Timeout))
             {
-                reply = await grains.Connection(connectionId).Handle(command!);
+                try
+                {
+                    reply = await grains.Connection(connectionId).Handle(command!);
+                }
+                catch (OverloadedException e)
+                {
+                    // Refused by admission before anything was done (nothing accepted, nothing in history).
+                    request.HttpContext.Response.Headers.RetryAfter = Replies.OverloadedRetryAfter;
+                    reply = new ErrorReply(StatusCodes.Status503ServiceUnavailable, OverloadedException.Code, e.Message);
+                }
             }
             return Replies.From(reply, command!.RequestId);
         }

@@ -7,6 +7,9 @@ namespace Tether.Api.Integration;
 /// <summary>Renders replies and errors as the integration's JSON (see <c>docs/protocol.md</c>).</summary>
 internal static class Replies
 {
+    /// <summary>Seconds a caller refused as <c>overloaded</c> is told to wait: a 429 storm's Retry-After is about as long.</summary>
+    public const string OverloadedRetryAfter = "1";
+
     public static IResult From(ClientReply reply, string? requestId = null)
     {
         // The application's rpc answer is passed on as it came.

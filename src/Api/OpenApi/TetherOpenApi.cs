@@ -106,7 +106,7 @@ internal static class TetherOpenApi
         ["400"] = "Invalid body: {\"type\":\"error\",\"code\":\"invalid_json|invalid_connection_id|invalid_field|…\",\"message\":\"…\"}.",
         ["401"] = "The integration secret header is missing or wrong (when a secret is configured).",
         ["413"] = "The request body is over Integration__MaxBodyBytes.",
-        ["503"] = "draining or cluster_unavailable, in the same error shape, with Retry-After: try again (another node); too_late: the message was not processed, send it again.",
+        ["503"] = "draining or cluster_unavailable, in the same error shape, with Retry-After: try again (another node); too_late or overloaded (delivery backed up; Retry-After): the message was not processed, send it again.",
     };
 
     private static Dictionary<string, string> With(Dictionary<string, string> common, params (string Status, string Text)[] extra)
@@ -120,7 +120,7 @@ internal static class TetherOpenApi
     {
         ["400"] = "Invalid path parameter or body (ProblemDetails).",
         ["401"] = "No valid API key (ProblemDetails); also when no key is configured at all.",
-        ["503"] = "ProblemDetails with code draining or cluster_unavailable, and Retry-After: try again (another node).",
+        ["503"] = "ProblemDetails with code draining or cluster_unavailable, and Retry-After: try again (another node); overloaded: delivery is backed up, the message was not processed, send it again after Retry-After.",
     };
 
     private static readonly OperationDoc Disconnect = new(

@@ -4,7 +4,9 @@ using Tether.Contracts;
 
 namespace Tether.Grains;
 
-[GrainType(TetherGrainTypes.Connection)]
+// Activated on the silo the call reached: for the API's calls that is the gateway, which already holds the request,
+// so /connect and the connection's later events need no further hop (API Gateway ids are spread over the gateways).
+[GrainType(TetherGrainTypes.Connection), Orleans.Placement.PreferLocalPlacement]
 public sealed partial class ConnectionGrain(
     [PersistentState(StoredRecipients.ConnectionStateName, TetherStorage.Name)] IPersistentState<ConnectionState> state,
     IDeliveryDispatcher dispatcher,
@@ -54,8 +56,11 @@ public sealed partial class ConnectionGrain(
         rooms.AddRange(request.Rooms.Where(r => !rooms.Contains(r, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal));
 
         var acceptedAt = time.GetUtcNow();
-        await _stored.ChangeAsync(s =>
+        // False only when storage turned out to hold a connection another activation registered (a retried /connect
+        // while this one was late): that registration stands.
+        var registered = await _stored.ChangeAsync(s =>
         {
+            if (s.Connected) return false;
             s.Connected = true;
             s.User = request.User;
             s.ConnectedAt = request.ConnectedAt;
@@ -68,6 +73,7 @@ public sealed partial class ConnectionGrain(
             s.Data = request.Data;
             return true;
         });
+        if (!registered) return new ConnectResult(AlreadyConnected: true, [.. State.Rooms]);
         try
         {
             rooms = await RegisterEverywhereAsync(rooms);
@@ -81,7 +87,7 @@ public sealed partial class ConnectionGrain(
         if (CallDeadline.Passed(time))
         {
             // Finished after the API answered 503: undo it, so the caller's "failed" stays true.
-            await RemoveEverywhereAsync(extraRoom: null, "connect_timed_out");
+            await RemoveEverywhereAsync(extraRoom: null, "connect_timed_out", onlyIf: s => s.AcceptedAt == acceptedAt);
             LogConnectUndone(Id);
             throw new TimeoutException($"Connection {Id} was registered after the caller's deadline and has been removed again.");
         }
@@ -433,11 +439,11 @@ public sealed partial class ConnectionGrain(
     /// Leaves every room and the user, then forgets the state. Returns whether there was anything to remove; a
     /// connection that was connected is then reported to the disconnect hook with <paramref name="cause"/>.
     /// </summary>
-    private async Task<bool> RemoveEverywhereAsync(string? extraRoom, string cause)
+    private async Task<bool> RemoveEverywhereAsync(string? extraRoom, string cause, Func<ConnectionState, bool>? onlyIf = null)
     {
         try
         {
-            return await RemoveEverywhereNowAsync(extraRoom, cause);
+            return await RemoveEverywhereNowAsync(extraRoom, cause, onlyIf);
         }
         catch (Exception)
         {
@@ -447,7 +453,11 @@ public sealed partial class ConnectionGrain(
         }
     }
 
-    private async Task<bool> RemoveEverywhereNowAsync(string? extraRoom, string cause)
+    /// <summary>
+    /// <paramref name="onlyIf"/>: the removal is of one registration, and storage may hold another by now (a retried
+    /// <c>/connect</c> served by another activation); that one is then put back where this removal took it from.
+    /// </summary>
+    private async Task<bool> RemoveEverywhereNowAsync(string? extraRoom, string cause, Func<ConnectionState, bool>? onlyIf)
     {
         var rooms = new HashSet<string>(State.Rooms, StringComparer.Ordinal);
         if (extraRoom is not null) rooms.Add(extraRoom);
@@ -463,7 +473,11 @@ public sealed partial class ConnectionGrain(
 
         // No DeactivateOnIdle here: calls queued behind this one would be forwarded to a dying activation and
         // rejected. Idle activations are collected by Orleans anyway.
-        await _stored.ClearAsync();
+        if (!await _stored.ClearAsync(onlyIf))
+        {
+            await RegisterEverywhereAsync([.. State.Rooms]);
+            return false;
+        }
         State.Rooms.Clear();
         if (wasConnected) NotifyDisconnected(user, cause);
         return wasConnected;

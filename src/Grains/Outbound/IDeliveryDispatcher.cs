@@ -20,9 +20,10 @@ public interface IDeliveryDispatcher
 
     /// <summary>
     /// Completes when <paramref name="stream"/> may add posts: at once unless this silo's queue is over its mark and
-    /// the stream already has posts waiting (then when the queue has drained below the mark, or after a timeout).
+    /// the stream already has posts waiting, then when the queue has drained below the mark. False: it stayed over
+    /// the mark for the admission timeout, and the sender must add nothing (it is refused, so memory stays bounded).
     /// </summary>
-    ValueTask AdmitAsync(string stream);
+    ValueTask<bool> AdmitAsync(string stream);
 
     /// <summary>Waits for a tracked message's deliveries; the summary says whether they all finished in time.</summary>
     Task<DeliverySummary> WaitAsync(string trackingKey, TimeSpan timeout);

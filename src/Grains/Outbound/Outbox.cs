@@ -39,31 +39,37 @@ internal sealed class Outbox
     public bool KeepsPosts { get; set; }
 
     /// <summary>
-    /// Completes when this sender may add posts (see <see cref="IDeliveryDispatcher.AdmitAsync"/>), or at the current
-    /// call's deadline (<see cref="CallDeadline"/>): then its posts are queued anyway, as after
-    /// <c>Delivery__AdmissionTimeout</c>, so that its caller hears "sent" rather than a timeout for a message that goes out.
+    /// Completes when this sender may add posts (see <see cref="IDeliveryDispatcher.AdmitAsync"/>). Throws
+    /// <see cref="OverloadedException"/> when the dispatcher refuses (its queue stayed over its mark for
+    /// <c>Delivery__AdmissionTimeout</c>) or the current call's deadline (<see cref="CallDeadline"/>) comes first: the
+    /// sender then does nothing, and its caller hears 503 <c>overloaded</c> for a message that never goes out.
     /// </summary>
-    public ValueTask AdmitAsync()
+    public async ValueTask AdmitAsync()
     {
-        var admission = _dispatcher.AdmitAsync(_stream);
-        if (admission.IsCompleted || CallDeadline.Remaining(TimeProvider.System) is not { } left) return admission;
-        return WithinAsync(admission.AsTask(), left);
+        bool admitted;
+        if (CallDeadline.Remaining(TimeProvider.System) is not { } left)
+        {
+            admitted = await _dispatcher.AdmitAsync(_stream);
+        }
+        else
+        {
+            try
+            {
+                admitted = left > TimeSpan.Zero && await _dispatcher.AdmitAsync(_stream).AsTask().WaitAsync(left);
+            }
+            catch (TimeoutException)
+            {
+                admitted = false;
+            }
+        }
+        if (!admitted) throw new OverloadedException();
     }
 
-    private static async ValueTask WithinAsync(Task admission, TimeSpan left)
-    {
-        if (left <= TimeSpan.Zero) return;
-        try
-        {
-            await admission.WaitAsync(left);
-        }
-        catch (TimeoutException)
-        {
-        }
-    }
-
-    /// <summary>Completes when this sender's presence notices may add posts: their lane is admitted like any stream.</summary>
-    public ValueTask AdmitPresenceAsync() => _dispatcher.AdmitAsync(DeliveryLanes.Presence(_stream));
+    /// <summary>
+    /// Whether this sender's presence notices may add posts: their lane is admitted like any stream. False: refused,
+    /// the notices are dropped (presence is best effort).
+    /// </summary>
+    public ValueTask<bool> AdmitPresenceAsync() => _dispatcher.AdmitAsync(DeliveryLanes.Presence(_stream));
 
     /// <summary>Queues the message for each recipient and returns their number.</summary>
     public int Post(OutboundMessage message, IEnumerable<string> recipients, bool track = false, string? trackingKey = null)
@@ -73,7 +79,7 @@ internal sealed class Outbox
         return dispatched.Recipients;
     }
 
-    /// <summary>Waits for admission, then posts (see <see cref="Post"/>).</summary>
+    /// <summary>Waits for admission, then posts (see <see cref="Post"/>); refused, it posts nothing and throws (see <see cref="AdmitAsync"/>).</summary>
     public async ValueTask<int> AdmitAndPostAsync(OutboundMessage message, IEnumerable<string> recipients)
     {
         await AdmitAsync();

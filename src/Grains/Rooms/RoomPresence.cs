@@ -15,7 +15,7 @@ internal sealed class RoomPresence(
     RoomOptions options,
     TimeProvider time,
     PresenceBacklog backlog,
-    Func<ValueTask> admit,
+    Func<ValueTask<bool>> admit,
     Func<OutboundMessage, string, Task<int>> post)
 {
     /// <summary>Connections whose change waits in one window; past this more are dropped (a window holds what the cap can send anyway).</summary>
@@ -64,9 +64,13 @@ internal sealed class RoomPresence(
             {
                 var wait = options.PresenceWindow - time.GetElapsedTime(_lastFlush);
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, time);
-                await admit();
+                var admitted = await admit();
                 _lastFlush = time.GetTimestamp();
-                await SendAsync(TakeNetChanges());
+                var notices = TakeNetChanges();
+                // Refused (the silo's queue stayed over its mark): dropped and counted like notices over the cap;
+                // the dispatcher's own warning says why.
+                if (admitted) await SendAsync(notices);
+                else backlog.Drop(room, notices.Count, options.MaxPresencePostsPerSecond, reported: false);
             }
         }
         finally

@@ -49,28 +49,32 @@ public sealed class UserGrain(
 
     public async Task<int> Deliver(OutboundMessage message) => (await Publish(message, requestId: null)).Recipients;
 
-    public Task<PublishReceipt> Publish(OutboundMessage message, string? requestId)
+    public async Task<PublishReceipt> Publish(OutboundMessage message, string? requestId)
     {
         // No connection, no stream message: the sender hears there is nobody, as before there were streams.
-        if (Connections.Count == 0) return Task.FromResult(new PublishReceipt(message.Id, 0));
-        return Stream.AcceptAsync(message, except: null, track: false, requestId, Connections.Count);
+        if (Connections.Count == 0) return new PublishReceipt(message.Id, 0);
+        // Before the message is accepted: a refused one (OverloadedException) is neither in the history nor posted.
+        await Direct.AdmitAsync();
+        return await Stream.AcceptAsync(message, except: null, track: false, requestId, Connections.Count);
     }
 
     public async Task<StreamResume> CatchUp(string connectionId, StreamPosition since)
     {
         var (resume, replay) = await Stream.ReplayFromAsync(since);
-        // The user's own outbox: the dispatcher keeps these ahead of the user's next posts to this connection.
-        foreach (var message in replay) await Direct.AdmitAndPostAsync(message, [connectionId]);
+        // The user's own outbox: the dispatcher keeps these ahead of the user's next posts to this connection. Not
+        // admitted, as a room's replay is not: accepted messages, at most History__Size of them.
+        foreach (var message in replay) Direct.Post(message, [connectionId]);
         return resume;
     }
 
     public Task<IReadOnlyList<string>> GetConnections() =>
         Task.FromResult<IReadOnlyList<string>>([.. Connections.Order(StringComparer.Ordinal)]);
 
-    private async Task<int[]> PostAsync(IReadOnlyList<Sequenced> group)
+    private Task<int[]> PostAsync(IReadOnlyList<Sequenced> group)
     {
         var counts = new int[group.Count];
-        for (var i = 0; i < group.Count; i++) counts[i] = await Direct.AdmitAndPostAsync(group[i].Message, Connections);
-        return counts;
+        // Admitted in Publish, before they were accepted.
+        for (var i = 0; i < group.Count; i++) counts[i] = Direct.Post(group[i].Message, Connections);
+        return Task.FromResult(counts);
     }
 }

@@ -15,8 +15,12 @@ namespace Tether.Testing.Reliability;
 /// </summary>
 public sealed class ResumingClient(string name, Uri url) : IAsyncDisposable
 {
-    /// <summary>How long one request waits for its reply before the client gives up on the connection.</summary>
-    public static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// How long one request waits for its reply before the client gives up on the connection: API Gateway's
+    /// integration timeout (29 s) and a little, as a reply can legitimately take that long (seen: over 10 s for a join
+    /// on an overloaded machine).
+    /// </summary>
+    public static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>How long connecting, resuming or getting one message acknowledged may take in all, retries included.</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);

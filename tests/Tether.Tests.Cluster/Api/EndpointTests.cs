@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Tether.Contracts;
 using Tether.LocalGateway;
 
 namespace Tether.Tests.Api;
@@ -307,6 +309,34 @@ public sealed class EndpointTests(ApiFixture fixture)
         Assert.True(fixture.Connections.WasClosed(id));
         Assert.Equal(HttpStatusCode.NotFound, after.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, badId.StatusCode);
+    }
+
+    [Fact]
+    public async Task Admin_sends_to_unknown_connections_and_users_answer_404_and_activate_no_grain()
+    {
+        var ids = Enumerable.Range(0, 20).Select(_ => NewId()).ToHashSet(StringComparer.Ordinal);
+        var users = Enumerable.Range(0, 20).Select(_ => "nobody-" + Guid.NewGuid().ToString("N")).ToHashSet(StringComparer.Ordinal);
+
+        foreach (var id in ids)
+        {
+            using var response = await _http.SendAsync(Admin(HttpMethod.Post, $"/api/connections/{Uri.EscapeDataString(id)}/messages", "{\"message\":1}"));
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal("Unknown connection", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("title").GetString());
+        }
+        foreach (var user in users)
+        {
+            using var response = await _http.SendAsync(Admin(HttpMethod.Post, $"/api/users/{user}/messages", "{\"message\":1}"));
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal("Unknown user", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("title").GetString());
+        }
+
+        // Storage answered: no grain was activated for any of them (an activation would stay until idle collection).
+        var management = fixture.Factory.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+        var activated = (await management.GetDetailedGrainStatistics())
+            .Where(a => a.GrainId.Type.ToString() is TetherGrainTypes.Connection or TetherGrainTypes.User
+                        && (ids.Contains(a.GrainId.Key.ToString()!) || users.Contains(a.GrainId.Key.ToString()!)))
+            .Select(a => a.GrainId.ToString()).ToList();
+        Assert.Empty(activated);
     }
 
     [Theory]

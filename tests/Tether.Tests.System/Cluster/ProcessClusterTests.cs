@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -27,13 +26,12 @@ public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifeti
 
     private readonly InMemoryConnections _connections = new();
     private readonly FaultInjection _faults = new();
-    private readonly string _clusterId = "proc-" + Guid.NewGuid().ToString("N")[..8];
     private readonly List<NodeProcess> _silos = [];
-    private readonly Dictionary<NodeProcess, int> _siloPorts = [];
     private readonly List<string> _figures = [];
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
     private RedisServer _redis = null!;
     private ManagementApiEmulatorHost _gateway = null!;
+    private ProcessCluster _cluster = null!;
     private NodeProcess _api = null!;
     private IHost _client = null!;
     private Uri _apiBase = null!;
@@ -46,57 +44,29 @@ public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifeti
         _redis = await RedisServer.StartAsync(reportAs: nameof(ProcessClusterTests));
         Figure($"redis: {_redis.Description}");
         _gateway = await ManagementApiEmulatorHost.StartAsync(TestCredentials.EmulatorOptions(), _connections, faults: _faults);
+        _cluster = new ProcessCluster("proc", _redis.ConnectionString, _gateway.ConnectionUrl, new Dictionary<string, string>
+        {
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
+        });
         for (var i = 0; i < 3; i++) _silos.Add(StartSilo($"silo{i}"));
 
-        var apiPort = FreePort.Next();
-        _apiBase = new Uri($"http://127.0.0.1:{apiPort}");
-        _api = NodeProcess.StartHost("api", "Api", "Tether.Api", new Dictionary<string, string>(Common())
-        {
-            ["ASPNETCORE_URLS"] = _apiBase.ToString(),
-            ["Shutdown__DrainDelay"] = "00:00:03",
-            // Production refuses to start without an integration secret; loopback is a private network path.
-            ["Integration__PrivateNetwork"] = "true",
-        });
-
-        _client = ClusterClients.Build(_clusterId, _redis.ConnectionString);
-        await RetryAsync(() => _client.StartAsync(), "the test's Orleans client connects");
+        _api = _cluster.StartApi(settings: new Dictionary<string, string> { ["Shutdown__DrainDelay"] = "00:00:03" });
+        _apiBase = _api.BaseAddress;
+        _client = await _cluster.StartClientAsync(Patience);
     }
 
     public async Task DisposeAsync()
     {
-        await _client.StopAsync();
-        _client.Dispose();
-        await _api.DisposeAsync();
-        foreach (var silo in _silos) await silo.DisposeAsync();
+        await _cluster.DisposeAsync();
         await _gateway.DisposeAsync();
         await _redis.DisposeAsync();
     }
 
     public void Dispose() => _http.Dispose();
 
-    private Dictionary<string, string> Common() => new()
-    {
-        ["ConnectionStrings__redis"] = _redis.ConnectionString,
-        ["Orleans__ClusterId"] = _clusterId,
-        ["Orleans__ServiceId"] = _clusterId,
-        ["ManagementApi__Endpoint"] = _gateway.ConnectionUrl.ToString(),
-        ["ManagementApi__AccessKeyId"] = TestCredentials.AccessKeyId,
-        ["ManagementApi__SecretAccessKey"] = TestCredentials.SecretAccessKey,
-        ["ManagementApi__Region"] = "us-east-1",
-        ["Logging__LogLevel__Default"] = "Warning",
-        ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
-    };
-
-    private NodeProcess StartSilo(string name)
-    {
-        var siloPort = FreePort.Next();
-        var silo = NodeProcess.StartHost(name, "Silo", "Tether.Silo", new Dictionary<string, string>(Common())
+    private NodeProcess StartSilo(string name) =>
+        _cluster.StartSilo(name, new Dictionary<string, string>
         {
-            ["Orleans__Endpoints__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
-            ["Orleans__Endpoints__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
-            ["Orleans__Endpoints__AdvertisedIPAddress"] = "127.0.0.1",
-            ["Orleans__Endpoints__ListenAddress"] = "127.0.0.1",
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
             // Notice a dead silo in a few seconds (production keeps Orleans' more patient defaults).
             ["Orleans__Membership__ProbeTimeout"] = "00:00:01",
             ["Orleans__Membership__NumMissedProbesLimit"] = "2",
@@ -107,9 +77,6 @@ public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifeti
             ["Delivery__DrainTimeout"] = "00:01:00",
             ["Connections__ConnectGracePeriod"] = "00:00:00",
         });
-        _siloPorts[silo] = siloPort;
-        return silo;
-    }
 
     [Fact]
     public async Task A_killed_silo_loses_no_membership_and_a_terminated_silo_drops_no_accepted_message()
@@ -120,7 +87,7 @@ public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifeti
         }
         catch
         {
-            foreach (var node in _silos.Append(_api)) output.WriteLine($"--- {node.Name} (last lines)\n{node.Output}");
+            output.WriteLine(_cluster.Output());
             throw;
         }
         finally
@@ -161,7 +128,7 @@ public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifeti
             // Until the process has exited, the victim may still accept a message and queue its posts in memory, which the
             // crash then loses: on a loaded machine the signal takes a moment to land. What is promised starts when the cluster has noticed the death (and the victim is gone).
             await RetryAsync(async () => Assert.DoesNotContain((await _client.Services.GetRequiredService<IGrainFactory>()
-                .GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true)).Keys, s => s.Endpoint.Port == _siloPorts[victim]),
+                .GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true)).Keys, s => s.Endpoint.Port == _cluster.SiloPort(victim)),
                 "membership declares the killed silo dead");
             var declaredDeadAt = killedAt.Elapsed;
             var recoveredAt = await senders.WaitForRoomAcceptedAfterAsync("lobby", declaredDeadAt, killedAt);
@@ -240,7 +207,7 @@ public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifeti
             await grains.GetGrain<IRoomGrain>(room).Count();
             address = await grains.GetGrain<IManagementGrain>(0).GetActivationAddress(grains.GetGrain<IRoomGrain>(room));
         }
-        return _siloPorts.Single(p => p.Value == address!.Endpoint.Port && _silos.Contains(p.Key)).Key;
+        return _silos.Single(s => _cluster.SiloPort(s) == address!.Endpoint.Port);
     }
 
     /// <summary>Which silo each room grain and each shard of the busiest room is active on (absent: not active).</summary>
@@ -256,7 +223,7 @@ public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifeti
             try
             {
                 var address = await management.GetActivationAddress(grain);
-                if (address is not null) placement[label] = _siloPorts.FirstOrDefault(p => p.Value == address.Endpoint.Port).Key?.Name ?? address.ToString();
+                if (address is not null) placement[label] = _cluster.Silos.FirstOrDefault(s => _cluster.SiloPort(s) == address.Endpoint.Port)?.Name ?? address.ToString();
             }
             catch (Exception e) when (e is OrleansException or TimeoutException)
             {

@@ -24,11 +24,10 @@ public sealed class StrandedCallTests(ITestOutputHelper output) : IAsyncLifetime
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan Promise = TimeSpan.FromSeconds(2);
 
-    private readonly string _clusterId = "strand-" + Guid.NewGuid().ToString("N")[..8];
-    private readonly Dictionary<NodeProcess, int> _siloPorts = [];
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
     private RedisServer _redis = null!;
     private ManagementApiEmulatorHost _gateway = null!;
+    private ProcessCluster _cluster = null!;
     private NodeProcess _api = null!;
     private IHost _client = null!;
     private Uri _apiBase = null!;
@@ -37,61 +36,33 @@ public sealed class StrandedCallTests(ITestOutputHelper output) : IAsyncLifetime
     {
         _redis = await RedisServer.StartAsync(reportAs: nameof(StrandedCallTests));
         _gateway = await ManagementApiEmulatorHost.StartAsync(TestCredentials.EmulatorOptions(), new InMemoryConnections());
+        _cluster = new ProcessCluster("strand", _redis.ConnectionString, _gateway.ConnectionUrl);
         for (var i = 0; i < 2; i++) StartSilo($"silo{i}");
-        _apiBase = new Uri($"http://127.0.0.1:{FreePort.Next()}");
-        _api = NodeProcess.StartHost("api", "Api", "Tether.Api", new Dictionary<string, string>(Common())
+        _api = _cluster.StartApi(settings: new Dictionary<string, string>
         {
-            ["ASPNETCORE_URLS"] = _apiBase.ToString(),
-            ["Integration__PrivateNetwork"] = "true",
             ["Admin__ApiKeys__0"] = ApiKey,
             // Well past the promise: an answer within it comes from the death, not from the timeout.
             ["Orleans__Messaging__ResponseTimeout"] = "00:00:25",
         });
+        _apiBase = _api.BaseAddress;
         _http.DefaultRequestHeaders.Authorization = new("Bearer", ApiKey);
-
-        _client = ClusterClients.Build(_clusterId, _redis.ConnectionString);
-        await RetryAsync(() => _client.StartAsync(), "the test's Orleans client connects");
+        _client = await _cluster.StartClientAsync(Patience);
     }
 
     public async Task DisposeAsync()
     {
-        await _client.StopAsync();
-        _client.Dispose();
-        await _api.DisposeAsync();
-        foreach (var silo in _siloPorts.Keys) await silo.DisposeAsync();
+        await _cluster.DisposeAsync();
         await _gateway.DisposeAsync();
         await _redis.DisposeAsync();
     }
 
     public void Dispose() => _http.Dispose();
 
-    private Dictionary<string, string> Common() => new()
+    private void StartSilo(string name) => _cluster.StartSilo(name, new Dictionary<string, string>
     {
-        ["ConnectionStrings__redis"] = _redis.ConnectionString,
-        ["Orleans__ClusterId"] = _clusterId,
-        ["Orleans__ServiceId"] = _clusterId,
-        ["ManagementApi__Endpoint"] = _gateway.ConnectionUrl.ToString(),
-        ["ManagementApi__AccessKeyId"] = TestCredentials.AccessKeyId,
-        ["ManagementApi__SecretAccessKey"] = TestCredentials.SecretAccessKey,
-        ["ManagementApi__Region"] = "us-east-1",
-        ["Logging__LogLevel__Default"] = "Warning",
-    };
-
-    private void StartSilo(string name)
-    {
-        var siloPort = FreePort.Next();
-        var silo = NodeProcess.StartHost(name, "Silo", "Tether.Silo", new Dictionary<string, string>(Common())
-        {
-            ["Orleans__Endpoints__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
-            ["Orleans__Endpoints__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
-            ["Orleans__Endpoints__AdvertisedIPAddress"] = "127.0.0.1",
-            ["Orleans__Endpoints__ListenAddress"] = "127.0.0.1",
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
-            ["Orleans__Membership__ProbeTimeout"] = "00:00:01",
-            ["Orleans__Membership__NumMissedProbesLimit"] = "2",
-        });
-        _siloPorts[silo] = siloPort;
-    }
+        ["Orleans__Membership__ProbeTimeout"] = "00:00:01",
+        ["Orleans__Membership__NumMissedProbesLimit"] = "2",
+    });
 
     [Fact]
     public async Task Calls_in_flight_to_a_killed_silo_answer_503_soon_after_it_is_declared_dead()
@@ -102,7 +73,7 @@ public sealed class StrandedCallTests(ITestOutputHelper output) : IAsyncLifetime
         }
         catch
         {
-            foreach (var node in _siloPorts.Keys.Append(_api)) output.WriteLine($"--- {node.Name} (last lines)\n{node.Output}");
+            output.WriteLine(_cluster.Output());
             throw;
         }
     }
@@ -119,7 +90,7 @@ public sealed class StrandedCallTests(ITestOutputHelper output) : IAsyncLifetime
         var hosts = new Dictionary<string, int>();
         foreach (var room in rooms) hosts[room] = (await management.GetActivationAddress(grains.GetGrain<IRoomGrain>(room)))!.Endpoint.Port;
         var victimPort = hosts.Values.GroupBy(p => p).MaxBy(g => g.Count())!.Key;
-        var victim = _siloPorts.Single(p => p.Value == victimPort).Key;
+        var victim = _cluster.Silos.Single(s => _cluster.SiloPort(s) == victimPort);
         var stranded = rooms.Where(r => hosts[r] == victimPort).ToList();
         var table = _client.Services.GetRequiredService<IMembershipTable>();
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Tether.Contracts;
 using Tether.Delivery;
+using Tether.Tests.Delivery;
 
 namespace Tether.Tests.Grains;
 
@@ -150,8 +151,13 @@ public sealed class DeliveryDispatcherTests
         await dispatcher.WhenIdleAsync().WaitAsync(Timeout);
     }
 
+    /// <summary>
+    /// A held stream is refused (not let in) once the admission timeout passes with the queue still over its mark, and
+    /// the queue is left as it was: queueing it anyway made memory grow with the length of a 429 storm
+    /// (docs/decisions/admission-refusal.md). Once the queue drains the same stream is admitted again.
+    /// </summary>
     [Fact]
-    public async Task A_held_stream_is_let_in_after_the_admission_timeout_when_nothing_drains()
+    public async Task A_held_stream_is_refused_after_the_admission_timeout_when_nothing_drains()
     {
         var stuck = new TaskCompletionSource();
         var client = new ScriptedClient((_, _) => stuck.Task);
@@ -159,11 +165,40 @@ public sealed class DeliveryDispatcherTests
 
         dispatcher.Dispatch(Message("m"), "room:r", "r", ["a", "b", "c"], track: false);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        await dispatcher.AdmitAsync("room:r").AsTask().WaitAsync(Timeout);
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(250), $"admitted after {clock.ElapsedMilliseconds} ms");
+        var admitted = await dispatcher.AdmitAsync("room:r").AsTask().WaitAsync(Timeout);
+
+        Assert.False(admitted, "a stream held past the admission timeout must be refused");
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(250), $"refused after {clock.ElapsedMilliseconds} ms");
+        Assert.Equal(1, dispatcher.AdmissionsRefused);
+        Assert.Equal(3, dispatcher.Pending);
+        Assert.True(await dispatcher.AdmitAsync("room:quiet"), "a stream with nothing queued is never held");
 
         stuck.SetResult();
         await dispatcher.WhenIdleAsync().WaitAsync(Timeout);
+        Assert.True(await dispatcher.AdmitAsync("room:r").AsTask().WaitAsync(Timeout));
+    }
+
+    /// <summary>
+    /// While the Management API's circuit breaker refuses posts, a held stream is let in after the admission timeout
+    /// rather than refused: Dispatch then keeps at most MaxQueued posts waiting and drops (and counts) the rest, and the
+    /// sender hears "sent" with its message in history for resume, as docs/decisions/management-api-outage.md promises.
+    /// </summary>
+    [Fact]
+    public async Task During_a_management_api_outage_a_held_stream_is_let_in_after_the_admission_timeout()
+    {
+        var client = new ScriptedOutcomes((_, _) => Task.FromResult(ScriptedOutcomes.CircuitOpen));
+        await using var dispatcher = await ScriptedOutcomes.StartAsync(client, new ScriptedGone((_, _) => Task.FromResult(true)),
+            new DeliveryOptions
+            {
+                MaxConcurrency = 1, MaxQueued = 1, AdmissionTimeout = TimeSpan.FromMilliseconds(300),
+                MaxOutageDelay = TimeSpan.FromMinutes(1), DrainTimeout = TimeSpan.Zero,
+            });
+
+        dispatcher.Dispatch(Message("m"), "room:r", "r", ["a", "b", "c"], track: false);
+        await WaitUntilAsync(() => dispatcher.ManagementApiFailingSince is not null, "the dispatcher sees the outage");
+
+        Assert.True(await dispatcher.AdmitAsync("room:r").AsTask().WaitAsync(Timeout), "a held stream must be let in during an outage");
+        Assert.Equal(0, dispatcher.AdmissionsRefused);
     }
 
     private static void InterlockedMax(ref int target, int value)

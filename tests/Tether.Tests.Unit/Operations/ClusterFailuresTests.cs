@@ -1,4 +1,5 @@
 using Orleans.Persistence.Redis;
+using Orleans.Reminders.Redis;
 using Orleans.Storage;
 using StackExchange.Redis;
 using Tether.Api.Hosting;
@@ -18,6 +19,14 @@ public sealed class ClusterFailuresTests
         Assert.True(ClusterFailures.IsUnavailable(new RedisStorageException("Failed to write grain state", timeout)));
         Assert.True(ClusterFailures.IsUnavailable(new InconsistentStateException("version conflict", "1", "2")));
         Assert.True(ClusterFailures.IsUnavailable(new SiloUnavailableException()));
+    }
+
+    [Fact]
+    public void Redis_failures_that_Orleans_providers_report_without_their_cause_count_as_unavailable()
+    {
+        // The reminder table (a sweep bucket's first /connect) and grain storage's writes keep only the message.
+        Assert.True(ClusterFailures.IsUnavailable(new RedisRemindersException("StackExchange.Redis.RedisConnectionException: No connection is available")));
+        Assert.True(ClusterFailures.IsUnavailable(new RedisStorageException("Failed to write grain state. StackExchange.Redis.RedisTimeoutException: Timeout")));
     }
 
     [Fact]
