@@ -12,7 +12,7 @@ using Xunit.Abstractions;
 namespace Tether.Tests.Cluster;
 
 /// <summary>
-/// Real processes (Redis, silos, one sink per silo so that each silo's posts are counted apart): a 10,000-member room
+/// Real processes (Redis, silos, one sink per silo so that each silo's posts are counted apart): a 3,000-member room
 /// of 64 shards on two silos; a third silo joins and, within a minute, carries its share of the room's broadcasts;
 /// then one silo is stopped and the two left share them. Meanwhile a stream of broadcasts reaches every member exactly
 /// once and in order.
@@ -20,7 +20,10 @@ namespace Tether.Tests.Cluster;
 [Trait("Category", "Redis")]
 public sealed partial class RebalanceProcessTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const int MemberCount = 10_000;
+    // Shares and order, not throughput: with 10,000 members (10,000 posts a second into this process's sinks) the sinks
+    // fell behind on a loaded machine, the silos' breakers opened and posts were dropped. 3,000 in 64 shards still
+    // splits within a few per cent of even (about 47 members a shard).
+    private const int MemberCount = 3_000;
     private const string RoomName = "rebalanced";
     private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(4);
