@@ -46,6 +46,12 @@ public interface IRoomShardGrain : IGrainWithStringKey
     /// <summary>Queues the message for every member (except one) on this silo's dispatcher; returns the count.</summary>
     Task<int> Publish(OutboundMessage message, string? exceptConnectionId, bool trackDelivery);
 
+    /// <summary>
+    /// Moves the shard to the silo its placement rule names now, if that is another one and no hand-over is under way;
+    /// says whether it moves. The move waits for the posts the shard queued on its current silo.
+    /// </summary>
+    Task<bool> MoveIfMisplaced();
+
     [AlwaysInterleave]
     [ResponseTimeout("00:10:00")]
     Task<DeliverySummary> AwaitDelivery(string messageId, TimeSpan timeout);

@@ -65,6 +65,15 @@ public sealed class RoomOptions
     /// </summary>
     public long ShardHandOverMaxDeferredBytes { get; set; } = 16 * 1024 * 1024;
 
+    public const int DefaultRebalanceMovesPerSecond = 10;
+
+    /// <summary>
+    /// Room shards a silo moves per second when the silos change (one joins or leaves), so that existing rooms spread
+    /// over the new set; 0 leaves shards where they were activated. Each move waits for the posts the shard queued on
+    /// its old silo, and publishes to that shard wait meanwhile: the pace keeps that a trickle.
+    /// </summary>
+    public int RebalanceMovesPerSecond { get; set; } = DefaultRebalanceMovesPerSecond;
+
     public string? DefaultRoom => string.IsNullOrWhiteSpace(Default) ? null : Default;
 }
 
@@ -95,6 +104,7 @@ public sealed class RoomOptionsValidator : IValidateOptions<RoomOptions>
         {
             problems.Add($"Rooms__ShardHandOverTimeout must be positive and at most {RoomShards.MaxHandOverTimeout}.");
         }
+        if (options.RebalanceMovesPerSecond is < 0 or > 1000) problems.Add("Rooms__RebalanceMovesPerSecond must be between 0 and 1000.");
         if (options.ShardHandOverMaxDeferredBytes < 0) problems.Add("Rooms__ShardHandOverMaxDeferredBytes must not be negative.");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }

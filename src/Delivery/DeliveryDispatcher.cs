@@ -214,6 +214,8 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
         released?.TrySetResult();
     }
 
+    public bool IsTracking(string trackingKey) => _tracked.ContainsKey(trackingKey);
+
     public async Task<DeliverySummary> WaitAsync(string trackingKey, TimeSpan timeout)
     {
         var messageId = trackingKey;

@@ -42,6 +42,8 @@ public static class TetherSiloExtensions
         silo.AddActivityPropagation();
         silo.AddIncomingGrainCallFilter<GrainLogScopeFilter>();
         silo.AddPlacementDirector<RoomShardPlacement, RoomShardPlacementDirector>();
+        services.AddSingleton<RoomShardRebalancer>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<RoomShardRebalancer>());
 
         services.AddSingleton(sp =>
         {

@@ -27,6 +27,12 @@ public interface IDeliveryDispatcher
 
     /// <summary>Waits for a tracked message's deliveries; the summary says whether they all finished in time.</summary>
     Task<DeliverySummary> WaitAsync(string trackingKey, TimeSpan timeout);
+
+    /// <summary>
+    /// Whether a summary of <paramref name="trackingKey"/> is kept here (its posts go on, or they ended and nobody has
+    /// read the summary yet): a shard that moved silo could no longer answer for it. Without one, nothing is tracked.
+    /// </summary>
+    bool IsTracking(string trackingKey) => false;
 }
 
 /// <summary>How many posts a dispatch queued, and a task that completes when every one of them has ended (delivered, gone or failed).</summary>

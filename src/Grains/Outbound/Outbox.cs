@@ -91,4 +91,7 @@ internal sealed class Outbox
 
     /// <summary>Waits for a tracked message's deliveries (see <see cref="IDeliveryDispatcher.WaitAsync"/>).</summary>
     public Task<DeliverySummary> WaitAsync(string trackingKey, TimeSpan timeout) => _dispatcher.WaitAsync(trackingKey, timeout);
+
+    /// <summary>Whether a tracked message's summary is kept on this silo (see <see cref="IDeliveryDispatcher.IsTracking"/>).</summary>
+    public bool IsTracking(string trackingKey) => _dispatcher.IsTracking(trackingKey);
 }

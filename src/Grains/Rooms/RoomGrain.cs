@@ -15,7 +15,7 @@ namespace Tether.Grains;
 /// </summary>
 [GrainType(TetherGrainTypes.Room)]
 [Reentrant]
-public sealed class RoomGrain(
+public sealed partial class RoomGrain(
     [PersistentState("room", TetherStorage.Name)] IPersistentState<RoomState> state,
     IDeliveryDispatcher dispatcher,
     IOptions<RoomOptions> roomOptions,
@@ -46,6 +46,16 @@ public sealed class RoomGrain(
         _members = await RoomMembership.RestoreAsync(room);
         _stream = new MessageStream(HistoryStreams.Room(Name), history, historyOptions.Value, time, PostAsync, _gate);
         await _stream.OpenAsync();
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // The next activation may be on another silo and post at once: let the posts this one queued end first (its
+        // shards, when sharded, wait for the room's posts themselves). Calls wait for the deactivation meanwhile.
+        if (!await TaskWaits.WithinAsync(_outbox.AllEnded(), _options.ShardHandOverTimeout))
+        {
+            LogMovedBeforePostsEnded(Name, _options.ShardHandOverTimeout, reason.Description);
+        }
     }
 
     public async Task<int> Join(string connectionId, string? user) => (await JoinFrom(connectionId, user, since: null)).Members;

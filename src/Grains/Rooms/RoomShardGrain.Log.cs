@@ -15,4 +15,16 @@ public sealed partial class RoomShardGrain
 
     [LoggerMessage(1104, LogLevel.Warning, "Shard {Shard} deactivated ({Reason}) during a hand-over: its {Count} held messages are posted now, in best-effort order", EventName = "PostedAtDeactivation")]
     private partial void LogPostedAtDeactivation(string shard, int count, string reason);
+
+    [LoggerMessage(1154, LogLevel.Warning, "Shard {Shard} deactivates ({Reason}) after waiting {Timeout} for its queued posts: its next activation may post a sender's next message before them", EventName = "ShardMovedBeforePostsEnded")]
+    private partial void LogMovedBeforePostsEnded(string shard, TimeSpan timeout, string reason);
+
+    [LoggerMessage(1060, LogLevel.Warning, "Shard {Shard} waited {Timeout} for {Count} earlier activations, on other silos, to end their queued posts, and posts anyway: a sender's next message may overtake one still queued there", EventName = "EarlierActivationsSlow")]
+    private partial void LogEarlierActivationsSlow(string shard, int count, TimeSpan timeout);
+
+    [LoggerMessage(1061, LogLevel.Warning, "Shard {Shard} could not learn whether its earlier activations ended their queued posts, and posts without waiting for them", EventName = "EarlierActivationsUnknown")]
+    private partial void LogEarlierActivationsUnknown(Exception exception, string shard);
+
+    [LoggerMessage(1062, LogLevel.Warning, "Shard {Shard} could not remove its activation mark: its next activation holds its posts until Rooms__ShardHandOverTimeout", EventName = "ShardMarkNotRemoved")]
+    private partial void LogMarkNotRemoved(Exception exception, string shard);
 }

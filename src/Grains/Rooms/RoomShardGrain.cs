@@ -21,7 +21,9 @@ public sealed partial class RoomShardGrain(
     IDeliveryDispatcher dispatcher,
     IOptions<RoomOptions> roomOptions,
     ILogger<RoomShardGrain> logger,
-    IMemberSets memberSets) : Grain, IRoomShardGrain
+    IMemberSets memberSets,
+    RoomShardRebalancer rebalancer,
+    IClusterMembershipService membership) : Grain, IRoomShardGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
     private Outbox? _outbox;
@@ -39,6 +41,11 @@ public sealed partial class RoomShardGrain(
 
     // Stored one member at a time; the grain state keeps only the depth.
     private MemberSet _members = null!;
+    // Set once this activation's mark is stored: removed again when its posts ended.
+    private ShardActivationMarks? _marks;
+    // Tracked messages posted from here, oldest first: their summaries stay in this silo's dispatcher until read or
+    // expired, and the shard does not move meanwhile (AwaitDelivery at its next activation would not find them).
+    private readonly Queue<string> _trackedHere = new();
 
     private IReadOnlyCollection<string> Members => _members.Members;
 
@@ -52,17 +59,78 @@ public sealed partial class RoomShardGrain(
     {
         _members = new MemberSet(memberSets, MemberSet.OfShard(this.GetPrimaryKeyString()));
         await _members.LoadAsync();
+        var marks = new ShardActivationMarks(memberSets, membership, this.GetPrimaryKeyString(), GrainContext.Address.SiloAddress!, GrainContext.ActivationId.ToString());
+        var earlier = await marks.EnterAsync();
+        _marks = marks;
+        // An earlier activation may still be posting from its silo: hold posts as for a hand-over until it ended.
+        if (earlier.Count > 0)
+        {
+            var handOver = ++_handOvers;
+            _handOver = PassEarlierActivationsAsync(_handOver, handOver, earlier);
+        }
+        rebalancer.Activated(this.GetPrimaryKeyString());
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    private async Task PassEarlierActivationsAsync(Task previous, int handOver, IReadOnlyList<string> earlier)
     {
+        var ended = EarlierActivationsEndedAsync(earlier);
+        await previous.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
+        await ended.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
+        Release(handOver);
+    }
+
+    private async Task EarlierActivationsEndedAsync(IReadOnlyList<string> earlier)
+    {
+        var timeout = _options.ShardHandOverTimeout;
+        try
+        {
+            if (!await _marks!.EndedAsync(earlier, timeout)) LogEarlierActivationsSlow(this.GetPrimaryKeyString(), earlier.Count, timeout);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Storage failing: post rather than hold forever (order is then best effort, as after a hand-over failure).
+            LogEarlierActivationsUnknown(e, this.GetPrimaryKeyString());
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        rebalancer.Deactivated(this.GetPrimaryKeyString());
         // Held messages live only in this activation: post them rather than lose them (order is then best effort).
         if (_held.Count > 0)
         {
             LogPostedAtDeactivation(this.GetPrimaryKeyString(), _held.Count, reason.Description);
             Release(int.MaxValue);
         }
-        return Task.CompletedTask;
+        // The next activation may be on another silo and post at once: let this silo's posts end first. Calls wait
+        // for the deactivation meanwhile and then go to the new activation.
+        if (!await TaskWaits.WithinAsync(Outbox.AllEnded(), _options.ShardHandOverTimeout))
+        {
+            LogMovedBeforePostsEnded(this.GetPrimaryKeyString(), _options.ShardHandOverTimeout, reason.Description);
+        }
+        if (_marks is { } marks)
+        {
+            try
+            {
+                await marks.LeaveAsync();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The next activation then waits for this mark until Rooms__ShardHandOverTimeout.
+                LogMarkNotRemoved(e, this.GetPrimaryKeyString());
+            }
+        }
+    }
+
+    public Task<bool> MoveIfMisplaced()
+    {
+        // Mid hand-over, moving would post the held messages in best-effort order: the rebalancer asks again later.
+        if (Holding || !rebalancer.IsMisplaced(this.GetPrimaryKeyString()) || KeepsTrackedSummaries()) return Task.FromResult(false);
+        // Orleans places it by the rule once deactivated, which first waits for this silo's posts (OnDeactivateAsync);
+        // calls arriving meanwhile wait, then follow it (callers' cached address is updated, unlike after a plain
+        // deactivation, where a stale cache would activate it on this silo again).
+        MigrateOnIdle();
+        return Task.FromResult(true);
     }
 
     public async Task<ShardChange> Add(string connectionId, IReadOnlyList<OutboundMessage>? replay = null)
@@ -221,8 +289,17 @@ public sealed partial class RoomShardGrain(
         return await TaskWaits.WithinAsync(Outbox.AllEnded(), timeout - Stopwatch.GetElapsedTime(started));
     }
 
-    private int Dispatch(OutboundMessage message, IEnumerable<string> recipients, bool track) =>
-        Outbox.Post(message, recipients, track, TrackingKey(message.Id));
+    private int Dispatch(OutboundMessage message, IEnumerable<string> recipients, bool track)
+    {
+        if (track) _trackedHere.Enqueue(TrackingKey(message.Id));
+        return Outbox.Post(message, recipients, track, TrackingKey(message.Id));
+    }
+
+    private bool KeepsTrackedSummaries()
+    {
+        while (_trackedHere.TryPeek(out var key) && !Outbox.IsTracking(key)) _trackedHere.Dequeue();
+        return _trackedHere.Count > 0;
+    }
 
     private string TrackingKey(string messageId) => messageId + "@" + this.GetPrimaryKeyString();
 

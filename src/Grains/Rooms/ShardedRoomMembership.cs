@@ -107,7 +107,11 @@ internal sealed class ShardedRoomMembership(RoomContext room, int count) : RoomM
     public override async Task<DeliverySummary> AwaitDeliveryAsync(string messageId, TimeSpan timeout)
     {
         int[] shards = [.. Shards.Keys];
-        return DeliverySummary.Sum(messageId, await Task.WhenAll(shards.Select(i => room.Shard(i).AwaitDelivery(messageId, timeout))));
+        // A message published before the room sharded was queued by the room itself, under its id: the shards know
+        // nothing of it, and a sum of their "not tracked" alone would read as complete with nothing delivered.
+        var own = room.Outbox.WaitAsync(messageId, timeout);
+        var parts = await Task.WhenAll(shards.Select(i => room.Shard(i).AwaitDelivery(messageId, timeout)).Append(own));
+        return DeliverySummary.Sum(messageId, parts);
     }
 
     public override async ValueTask<IEnumerable<string>> MembersAfterAsync(string? after, int limit) =>

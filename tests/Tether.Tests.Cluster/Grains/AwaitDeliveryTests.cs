@@ -63,4 +63,37 @@ public sealed class AwaitDeliveryTests(HandOverClusterFixture fixture)
             fixture.Gated.Open();
         }
     }
+
+    [Fact]
+    public async Task A_wait_for_a_message_published_before_the_room_sharded_counts_its_posts_and_waits_for_them()
+    {
+        var room = "resharded-" + Guid.NewGuid().ToString("N")[..8];
+        // Three members keep the room small (the fixture shards past 4).
+        for (var i = 0; i < 3; i++) await JoinAsync(room);
+        await fixture.DrainAsync();
+        var slow = "slow-" + Guid.NewGuid().ToString("N");
+        fixture.Gated.Close(slow);
+        try
+        {
+            var message = Envelopes.Message(Envelopes.NewMessageId(), room, null, null, JsonSerializer.Serialize(slow), DateTimeOffset.UtcNow);
+            Assert.Equal(3, (await Room(room).Publish(message, null, trackDelivery: true)).Recipients);
+            await fixture.Gated.WaitUntilAsync(() => fixture.Gated.Waiting == 3, Patience);
+
+            // Two more members shard the room between the publish and the wait, as ?wait=true's request may meet.
+            for (var i = 0; i < 2; i++) await JoinAsync(room);
+            Assert.Equal(5, await Room(room).Count());
+            var delivery = Room(room).AwaitDelivery(message.Id, Patience);
+
+            // The posts are held at the gate: any answer now (without the fix: complete, 0 delivered) is wrong.
+            await Task.WhenAny(delivery, Task.Delay(TimeSpan.FromSeconds(1)));
+            Assert.False(delivery.IsCompleted, $"the wait answered while every post was still held: {(delivery.IsCompleted ? await delivery : null)}");
+            fixture.Gated.Open();
+            var summary = await delivery;
+            Assert.Equal((3, 3, true), (summary.Recipients, summary.Delivered, summary.Complete));
+        }
+        finally
+        {
+            fixture.Gated.Open();
+        }
+    }
 }

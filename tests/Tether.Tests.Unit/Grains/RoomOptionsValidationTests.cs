@@ -41,4 +41,21 @@ public sealed class RoomOptionsValidationTests
     {
         Assert.Equal(RoomShards.MaxHandOverTimeout, Bind(("Rooms:ShardHandOverTimeout", "00:05:00")).ShardHandOverTimeout);
     }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("1001")]
+    public void A_rebalance_pace_outside_0_to_1000_is_refused_with_its_name(string value)
+    {
+        var refused = Assert.Throws<OptionsValidationException>(() => Bind(("Rooms:RebalanceMovesPerSecond", value)));
+        Assert.Contains("Rooms__RebalanceMovesPerSecond", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rebalancing_moves_ten_shards_a_second_by_default_and_zero_turns_it_off()
+    {
+        Assert.Equal(RoomOptions.DefaultRebalanceMovesPerSecond, Bind().RebalanceMovesPerSecond);
+        Assert.Equal(10, RoomOptions.DefaultRebalanceMovesPerSecond);
+        Assert.Equal(0, Bind(("Rooms:RebalanceMovesPerSecond", "0")).RebalanceMovesPerSecond);
+    }
 }
