@@ -102,6 +102,31 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// <summary>Every process's last output lines, for a failing test's message.</summary>
     public string Output() => string.Join('\n', _nodes.Select(n => $"--- {n.Name} (last lines)\n{n.Output}"));
 
+    /// <summary>
+    /// Runs a test's body; when it fails, writes every process's last output lines. Either way writes the figures it
+    /// measured, and keeps them for CI's log under <paramref name="figuresName"/> when one is given.
+    /// </summary>
+    public async Task RunReportingAsync(Func<Task> body, Action<string> writeLine, IEnumerable<string> figures, string? figuresName = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(writeLine);
+        try
+        {
+            await body();
+        }
+        catch
+        {
+            writeLine(Output());
+            throw;
+        }
+        finally
+        {
+            var text = string.Join(Environment.NewLine, figures);
+            writeLine(text);
+            if (figuresName is not null) Figures.Write(figuresName, text);
+        }
+    }
+
     /// <summary>The shared environment, then the node's own (<paramref name="node"/>), then the test's (<paramref name="settings"/>).</summary>
     private Dictionary<string, string> With(IReadOnlyDictionary<string, string>? settings, Dictionary<string, string> node)
     {

@@ -81,21 +81,7 @@ public sealed class ManagementApiOutageTests(ITestOutputHelper output) : IAsyncL
     [Fact]
     public async Task Posts_wait_through_an_outage_within_the_maximum_delay_and_older_ones_are_dropped_and_counted()
     {
-        try
-        {
-            await RunAsync();
-        }
-        catch
-        {
-            output.WriteLine(_cluster.Output());
-            throw;
-        }
-        finally
-        {
-            var text = string.Join(Environment.NewLine, _figures);
-            output.WriteLine(text);
-            Figures.Write("management-api-outage", text);
-        }
+        await _cluster.RunReportingAsync(RunAsync, output.WriteLine, _figures, "management-api-outage");
     }
 
     private async Task RunAsync()

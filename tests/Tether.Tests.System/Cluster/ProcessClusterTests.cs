@@ -81,21 +81,7 @@ public sealed class ProcessClusterTests(ITestOutputHelper output) : IAsyncLifeti
     [Fact]
     public async Task A_killed_silo_loses_no_membership_and_a_terminated_silo_drops_no_accepted_message()
     {
-        try
-        {
-            await RunAsync();
-        }
-        catch
-        {
-            output.WriteLine(_cluster.Output());
-            throw;
-        }
-        finally
-        {
-            var text = string.Join(Environment.NewLine, _figures);
-            output.WriteLine(text);
-            Figures.Write("process-cluster", text);
-        }
+        await _cluster.RunReportingAsync(RunAsync, output.WriteLine, _figures, "process-cluster");
     }
 
     private async Task RunAsync()

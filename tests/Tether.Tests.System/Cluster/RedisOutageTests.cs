@@ -62,19 +62,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output) : IAsyncLifetime,
     [Fact]
     public async Task Memberships_agree_and_no_ghost_is_left_after_Redis_freezes_and_after_it_crashes()
     {
-        try
-        {
-            await RunAsync();
-        }
-        catch
-        {
-            output.WriteLine(_cluster.Output());
-            throw;
-        }
-        finally
-        {
-            output.WriteLine(string.Join('\n', _figures));
-        }
+        await _cluster.RunReportingAsync(RunAsync, output.WriteLine, _figures);
     }
 
     private async Task RunAsync()
