@@ -141,7 +141,8 @@ public sealed class ManagementApiOutageTests(ITestOutputHelper output) : IAsyncL
         await Eventually.HoldsAsync(() => Task.Run(() => Assert.Equal(MemberCount, Receipts(after.Id).Count)), Patience, "a broadcast after the outage arrives");
         var peak = _silo.PeakResidentBytes();
 
-        var late = sent.Where(b => b.SentAt >= _outage * 0.9).ToList();
+        // The last broadcast is due at 0.9 × the outage, and a delay can end a timer tick early: 0.85 takes it.
+        var late = sent.Where(b => b.SentAt >= _outage * 0.85).ToList();
         // Queued before it was accepted, so its deadline is at most AcceptedAt + 0.8 × the outage: before the endpoint
         // came back for anything accepted in the outage's first fifth; 0.15 leaves a margin.
         var early = sent.Where(b => b.AcceptedAt <= _outage * 0.15).ToList();
