@@ -6,8 +6,12 @@ using Tether.LocalGateway;
 
 namespace Tether.Testing;
 
-/// <summary>The real API (embedded silo included) on ASP.NET Core's test server, posting to the emulated Management API.</summary>
-public sealed class ApiFixture : IAsyncLifetime
+/// <summary>
+/// The real API (embedded silo included) on ASP.NET Core's test server, posting to the emulated Management API. A test
+/// that needs other settings derives from it and overrides <see cref="Configure"/> (xUnit builds fixtures through
+/// their one parameterless constructor).
+/// </summary>
+public class ApiFixture : IAsyncLifetime
 {
     public const string ApiKey = "test-api-key-0123456789";
 
@@ -33,8 +37,14 @@ public sealed class ApiFixture : IAsyncLifetime
             web.UseSetting("Admin:ApiKeys:1", ApiKey);
             web.UseSetting("Connections:ConnectGracePeriod", "00:00:00");
             web.UseSetting("LocalGateway:Enabled", "false");
+            Configure(web);
         });
         _ = Factory.Server;
+    }
+
+    /// <summary>Settings on top of the fixture's own; later settings win.</summary>
+    protected virtual void Configure(IWebHostBuilder web)
+    {
     }
 
     public async Task DisposeAsync()

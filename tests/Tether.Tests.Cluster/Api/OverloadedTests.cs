@@ -3,9 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Tether.LocalGateway;
 
 namespace Tether.Tests.Api;
 
@@ -16,42 +14,32 @@ namespace Tether.Tests.Api;
 /// </summary>
 public sealed class OverloadedTests : IAsyncLifetime
 {
-    private const string ApiKey = "overloaded-test-api-key-0123";
-    private readonly InMemoryConnections _connections = new();
-    private ManagementApiEmulatorHost _gateway = null!;
-    private WebApplicationFactory<Program> _factory = null!;
+    private readonly OverloadedApi _api = new();
     private HttpClient _http = null!;
 
     private static string NewId() => Convert.ToBase64String(Guid.NewGuid().ToByteArray())[..16] + "=";
 
     public async Task InitializeAsync()
     {
-        _gateway = await ManagementApiEmulatorHost.StartAsync(TestCredentials.EmulatorOptions(), _connections);
-        var siloPort = FreePort.Next();
-        var gatewayPort = FreePort.Next();
-        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
-        {
-            web.UseEnvironment("Development");
-            web.UseSetting("ManagementApi:Endpoint", _gateway.ConnectionUrl.ToString());
-            web.UseSetting("ManagementApi:AccessKeyId", TestCredentials.AccessKeyId);
-            web.UseSetting("ManagementApi:SecretAccessKey", TestCredentials.SecretAccessKey);
-            web.UseSetting("Orleans:Endpoints:SiloPort", siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            web.UseSetting("Orleans:Endpoints:GatewayPort", gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            web.UseSetting("Admin:ApiKeys:0", ApiKey);
-            web.UseSetting("Connections:ConnectGracePeriod", "00:00:00");
-            web.UseSetting("LocalGateway:Enabled", "false");
-            web.UseSetting("Delivery:MaxConcurrency", "1");
-            web.UseSetting("Delivery:MaxQueued", "1");
-            web.UseSetting("Delivery:AdmissionTimeout", "00:00:00.300");
-        });
-        _http = _factory.CreateClient();
+        await _api.InitializeAsync();
+        _http = _api.Factory.CreateClient();
     }
 
     public async Task DisposeAsync()
     {
         _http.Dispose();
-        await _factory.DisposeAsync();
-        await _gateway.DisposeAsync();
+        await _api.DisposeAsync();
+    }
+
+    /// <summary>One worker, a mark of one queued post, a 300 ms admission wait.</summary>
+    private sealed class OverloadedApi : ApiFixture
+    {
+        protected override void Configure(IWebHostBuilder web)
+        {
+            web.UseSetting("Delivery:MaxConcurrency", "1");
+            web.UseSetting("Delivery:MaxQueued", "1");
+            web.UseSetting("Delivery:AdmissionTimeout", "00:00:00.300");
+        }
     }
 
     [Fact]
@@ -62,13 +50,13 @@ public sealed class OverloadedTests : IAsyncLifetime
         var member = NewId();
         foreach (var id in new[] { sender, member })
         {
-            _connections.Add(id);
+            _api.Connections.Add(id);
             using var connected = await PostAsync("/connect", $$"""{"connection_id":"{{id}}","rooms":["{{room}}"]}""");
             Assert.Equal(HttpStatusCode.OK, connected.StatusCode);
         }
-        var dispatcher = _factory.Services.GetRequiredService<DeliveryDispatcher>();
+        var dispatcher = _api.Factory.Services.GetRequiredService<DeliveryDispatcher>();
         await dispatcher.WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        _gateway.Emulator.Faults.Latency = TimeSpan.FromSeconds(3);
+        _api.Gateway.Emulator.Faults.Latency = TimeSpan.FromSeconds(3);
         try
         {
             // Two posts for one worker at 3 s each: one in flight, one queued, at the mark, for 3 s.
@@ -88,7 +76,7 @@ public sealed class OverloadedTests : IAsyncLifetime
             {
                 Content = new StringContent("""{"message":"third"}""", Encoding.UTF8, "application/json"),
             };
-            admin.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+            admin.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ApiFixture.ApiKey);
             using var adminRefused = await _http.SendAsync(admin);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, adminRefused.StatusCode);
             Assert.Equal(TimeSpan.FromSeconds(1), adminRefused.Headers.RetryAfter?.Delta);
@@ -99,12 +87,12 @@ public sealed class OverloadedTests : IAsyncLifetime
         }
         finally
         {
-            _gateway.Emulator.Faults.Latency = TimeSpan.Zero;
+            _api.Gateway.Emulator.Faults.Latency = TimeSpan.Zero;
         }
         await dispatcher.WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
-        Assert.Contains(_connections.Received(member), m => m.Contains("first", StringComparison.Ordinal));
-        Assert.DoesNotContain(_connections.Received(member), m => m.Contains("second", StringComparison.Ordinal) || m.Contains("third", StringComparison.Ordinal));
+        Assert.Contains(_api.Connections.Received(member), m => m.Contains("first", StringComparison.Ordinal));
+        Assert.DoesNotContain(_api.Connections.Received(member), m => m.Contains("second", StringComparison.Ordinal) || m.Contains("third", StringComparison.Ordinal));
     }
 
     private Task<HttpResponseMessage> PostAsync(string path, string json) =>
