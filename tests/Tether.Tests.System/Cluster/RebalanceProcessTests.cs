@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -18,6 +19,7 @@ namespace Tether.Tests.Cluster;
 /// once and in order.
 /// </summary>
 [Trait("Category", "Redis")]
+[SuppressMessage("Reliability", "CA1001", Justification = "The cluster is disposed in IAsyncLifetime.DisposeAsync.")]
 public sealed partial class RebalanceProcessTests(ITestOutputHelper output) : IAsyncLifetime
 {
     // Shares and order, not throughput: with 10,000 members (10,000 posts a second into this process's sinks) the sinks
@@ -31,56 +33,48 @@ public sealed partial class RebalanceProcessTests(ITestOutputHelper output) : IA
     // which starts once the silos are active (measured under CI-like load: a third silo took over a minute to join).
     private static readonly TimeSpan Startup = TimeSpan.FromMinutes(3);
 
-    private readonly string _clusterId = "rebal-" + Guid.NewGuid().ToString("N")[..8];
     private readonly List<(NodeProcess Process, ManagementApiSink Sink)> _silos = [];
+    // Shares and counts as they are measured; printed at the end, whether the test passed or not.
+    private readonly List<string> _figures = [];
     // The seq of each stream message every member received, in arrival order over all sinks.
     private readonly ConcurrentDictionary<string, ConcurrentQueue<int>> _received = new(StringComparer.Ordinal);
     private RedisServer _redis = null!;
+    private ProcessCluster _cluster = null!;
     private IHost _client = null!;
 
     public async Task InitializeAsync()
     {
         _redis = await RedisServer.StartAsync(reportAs: nameof(RebalanceProcessTests));
-        for (var i = 0; i < 2; i++) await StartSiloAsync($"silo{i}");
-        _client = ClusterClients.Build(_clusterId, _redis.ConnectionString);
-        await Eventually.HoldsAsync(() => _client.StartAsync(), Startup, "the test's Orleans client connects");
+        var first = await NewSinkAsync();
+        _cluster = new ProcessCluster("rebal", _redis.ConnectionString, Endpoint(first), new Dictionary<string, string>
+        {
+            ["Rooms__PresenceNotices"] = "false",
+        });
+        StartSilo("silo0", first);
+        StartSilo("silo1", await NewSinkAsync());
+        _client = await _cluster.StartClientAsync(Startup);
     }
 
     public async Task DisposeAsync()
     {
-        await _client.StopAsync();
-        _client.Dispose();
-        foreach (var (process, sink) in _silos)
-        {
-            await process.DisposeAsync();
-            await sink.DisposeAsync();
-        }
+        await _cluster.DisposeAsync();
+        foreach (var (_, sink) in _silos) await sink.DisposeAsync();
         await _redis.DisposeAsync();
     }
 
-    private async Task StartSiloAsync(string name)
+    private async Task<ManagementApiSink> NewSinkAsync()
     {
         var sink = await ManagementApiSink.StartAsync();
         sink.Delivered = Record;
-        var process = NodeProcess.StartHost(name, "Silo", "Tether.Silo", new Dictionary<string, string>
-        {
-            ["ConnectionStrings__redis"] = _redis.ConnectionString,
-            ["Orleans__ClusterId"] = _clusterId,
-            ["Orleans__ServiceId"] = _clusterId,
-            ["ManagementApi__Endpoint"] = new Uri(sink.BaseAddress, "rebalance").ToString(),
-            ["ManagementApi__AccessKeyId"] = TestCredentials.AccessKeyId,
-            ["ManagementApi__SecretAccessKey"] = TestCredentials.SecretAccessKey,
-            ["ManagementApi__Region"] = "us-east-1",
-            ["Rooms__PresenceNotices"] = "false",
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["Orleans__Endpoints__SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
-            ["Orleans__Endpoints__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
-            ["Orleans__Endpoints__AdvertisedIPAddress"] = "127.0.0.1",
-            ["Orleans__Endpoints__ListenAddress"] = "127.0.0.1",
-            // Orleans' default probe timeout: the silos stop by SIGTERM and say so, and a 1 s probe on a loaded machine
-            // kept a joining silo from validating its connectivity for a minute.
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
-        });
+        return sink;
+    }
+
+    private static Uri Endpoint(ManagementApiSink sink) => new(sink.BaseAddress, "rebalance");
+
+    /// <summary>A silo posting to a sink of its own, so that each silo's posts are counted apart.</summary>
+    private void StartSilo(string name, ManagementApiSink sink)
+    {
+        var process = _cluster.StartSilo(name, new Dictionary<string, string> { ["ManagementApi__Endpoint"] = Endpoint(sink).ToString() });
         _silos.Add((process, sink));
     }
 
@@ -94,18 +88,8 @@ public sealed partial class RebalanceProcessTests(ITestOutputHelper output) : IA
     private static partial Regex StreamBody();
 
     [Fact]
-    public async Task A_joining_silo_takes_its_share_within_a_minute_a_leaving_one_gives_it_back_and_no_member_misses_or_reorders_a_message()
-    {
-        try
-        {
-            await RunAsync();
-        }
-        catch
-        {
-            foreach (var (process, _) in _silos) output.WriteLine($"--- {process.Name} (last lines)\n{process.Output}");
-            throw;
-        }
-    }
+    public Task A_joining_silo_takes_its_share_within_a_minute_a_leaving_one_gives_it_back_and_no_member_misses_or_reorders_a_message() =>
+        _cluster.RunReportingAsync(RunAsync, output.WriteLine, _figures, "rebalance-shares");
 
     private async Task RunAsync()
     {
@@ -117,7 +101,7 @@ public sealed partial class RebalanceProcessTests(ITestOutputHelper output) : IA
         var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(members, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (id, _) => await room.Join(id, null));
         Assert.Equal(MemberCount, await room.Count());
-        output.WriteLine($"{MemberCount} members joined in {clock.Elapsed.TotalSeconds:F1} s");
+        _figures.Add($"{MemberCount} members joined in {clock.Elapsed.TotalSeconds:F1} s");
 
         using var stop = new CancellationTokenSource();
         var published = 0;
@@ -138,9 +122,9 @@ public sealed partial class RebalanceProcessTests(ITestOutputHelper output) : IA
         try
         {
             var before = Shares(await WindowAsync(_silos));
-            output.WriteLine($"2 silos: shares {Describe(before)}");
+            _figures.Add($"2 silos: shares {Describe(before)}");
 
-            await StartSiloAsync("silo2");
+            StartSilo("silo2", await NewSinkAsync());
             await ActiveSilosAsync(management, 3);
             var joined = await EvenWithinAsync(_silos, "a third silo joined");
 
@@ -165,7 +149,7 @@ public sealed partial class RebalanceProcessTests(ITestOutputHelper output) : IA
             return Task.CompletedTask;
         }, Minute, $"every member received the {published} stream messages");
         Assert.All(members, m => Assert.Equal(expected, _received[m].ToArray()));
-        output.WriteLine($"{published} stream messages reached all {MemberCount} members once each, in order");
+        _figures.Add($"{published} stream messages reached all {MemberCount} members once each, in order");
     }
 
     /// <summary>Posts per silo over one window of the running stream.</summary>
@@ -188,7 +172,7 @@ public sealed partial class RebalanceProcessTests(ITestOutputHelper output) : IA
         while (true)
         {
             var shares = Shares(await WindowAsync(silos));
-            output.WriteLine($"{after}, {clock.Elapsed.TotalSeconds:F0} s: shares {Describe(shares)}");
+            _figures.Add($"{after}, {clock.Elapsed.TotalSeconds:F0} s: shares {Describe(shares)}");
             if (shares.All(s => Math.Abs(s - even) <= even * 0.10)) return clock.Elapsed;
             Assert.True(clock.Elapsed < Minute, $"{after}: the shares were not within 10 % of even after a minute");
         }
