@@ -60,6 +60,14 @@ export const DEFAULT_REFUSED_AFTER = 8;
 /** How long a replaced connection may still finish the requests it carries before it is closed. */
 const RETIRE_DRAIN_MS = 2_000;
 
+/**
+ * Errors by which the backend says the request was not carried out and may be sent again (503 with `Retry-After: 1`):
+ * a request that survives a lost socket is sent again after 1–2 s (jittered, so a crowd does not come back at once),
+ * same requestId, until it is answered otherwise or its timeout ends.
+ */
+const SEND_AGAIN = new Set(["overloaded", "too_late", "cluster_unavailable", "draining"]);
+const SEND_AGAIN_AFTER_MS = 1_000;
+
 interface PendingRequest {
   requestId: string;
   command: Record<string, unknown>;
@@ -68,6 +76,8 @@ interface PendingRequest {
   /** Sent again on the next connection when the current one is lost before the reply. */
   retry: boolean;
   link?: Link;
+  /** Set while a request the backend asked to send again waits out its delay. */
+  againTimer?: ReturnType<typeof setTimeout>;
   resolve(reply: Record<string, unknown>): void;
   reject(error: TetherError): void;
   timer: ReturnType<typeof setTimeout>;
@@ -382,7 +392,7 @@ export class TetherClient extends Emitter<TetherEvents> {
     const link = this.active;
     if (link === undefined || !link.ready || !link.isOpen) return;
     for (const request of this.requests.values()) {
-      if (request.link === undefined && request.retry) {
+      if (request.link === undefined && request.retry && request.againTimer === undefined) {
         request.link = link;
         link.send(request.command);
       }
@@ -397,6 +407,7 @@ export class TetherClient extends Emitter<TetherEvents> {
   private settle(request: PendingRequest, reply: Record<string, unknown> | undefined, error?: TetherError): void {
     if (!this.requests.delete(request.requestId)) return;
     clearTimeout(request.timer);
+    clearTimeout(request.againTimer);
     if (error !== undefined) request.reject(error);
     else request.resolve(reply!);
     const link = request.link;
@@ -440,8 +451,21 @@ export class TetherClient extends Emitter<TetherEvents> {
     const request = this.correlate(link, reply, gatewayError !== undefined);
     if (request === undefined) return;
     if (gatewayError !== undefined) this.settle(request, undefined, gatewayError);
+    else if (reply.type === "error" && request.retry && SEND_AGAIN.has(String(reply.code))) this.sendAgainLater(request);
     else if (reply.type === "error") this.settle(request, undefined, new TetherError(String(reply.code), String(reply.message ?? reply.code)));
     else this.settle(request, reply);
+  }
+
+  /** The backend did not carry the request out and asked for it again later: it goes out on the active socket then. */
+  private sendAgainLater(request: PendingRequest): void {
+    const random = this.options.random ?? Math.random;
+    const link = request.link;
+    request.link = undefined;
+    request.againTimer = setTimeout(() => {
+      request.againTimer = undefined;
+      this.flush();
+    }, SEND_AGAIN_AFTER_MS * (1 + random()));
+    if (link?.retiring && !this.carriesRequests(link)) link.close(1000, "rotated");
   }
 
   /**

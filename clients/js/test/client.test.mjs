@@ -147,6 +147,45 @@ test("a send lost with its socket goes out again on the next one with the same r
   assert.equal((await sending).id, "m");
 });
 
+test("a send the backend refused as overloaded goes out again after Retry-After with the same requestId", async (t) => {
+  const fake = await startFake();
+  const client = new TetherClient(fake.url, { ...fast, rooms: ["r"], random: () => 0 });
+  t.after(() => (client.close(), fake.close()));
+  const connection = await fake.nextConnection(1);
+  await until(() => client.state === "open", "open");
+  const sending = client.send("r", "busy");
+  const first = (await fake.nextFrame((f) => f.action === "sendmessage")).frame;
+  const at = fake.received.length;
+  const refusedAt = Date.now();
+  fake.send(connection, { type: "error", code: "overloaded", message: "Delivery is backed up.", requestId: first.requestId });
+  const again = (await fake.nextFrame((f) => f.action === "sendmessage", at)).frame;
+  // Retry-After: 1 (the jitter adds up to as much again; none here).
+  assert.ok(Date.now() - refusedAt >= 990, `sent again after ${Date.now() - refusedAt} ms`);
+  assert.equal(again.requestId, first.requestId);
+  fake.send(connection, { type: "sent", room: "r", id: "m", seq: 1, epoch: "E1", requestId: again.requestId });
+  assert.equal((await sending).id, "m");
+});
+
+test("a send refused as overloaded until its timeout rejects with timeout; other errors reject at once", async (t) => {
+  const fake = await startFake();
+  const client = new TetherClient(fake.url, { ...fast, rooms: ["r"], random: () => 0, requestTimeoutMs: 1_500 });
+  t.after(() => (client.close(), fake.close()));
+  const connection = await fake.nextConnection(1);
+  await until(() => client.state === "open", "open");
+  const refuse = (frame) => fake.send(connection, { type: "error", code: "overloaded", message: "Delivery is backed up.", requestId: frame.requestId });
+  const sending = client.send("r", "never");
+  refuse((await fake.nextFrame((f) => f.message === "never")).frame);
+  const at = fake.received.length;
+  refuse((await fake.nextFrame((f) => f.message === "never", at)).frame);
+  await assert.rejects(sending, (e) => e.code === "timeout");
+  assert.equal(fake.received.filter(({ frame }) => frame.message === "never").length, 2);
+
+  const forbidden = client.send("r", "no");
+  const no = (await fake.nextFrame((f) => f.message === "no")).frame;
+  fake.send(connection, { type: "error", code: "room_forbidden", message: "Not allowed.", requestId: no.requestId });
+  await assert.rejects(forbidden, (e) => e.code === "room_forbidden");
+});
+
 test("after a reconnect every room and the user stream are resumed from the last seq delivered", async (t) => {
   const fake = await startFake({ handshake: (i) => (i === 0 ? {} : { recovered: true }) });
   const client = new TetherClient(fake.url, { ...fast, rooms: ["r"] });

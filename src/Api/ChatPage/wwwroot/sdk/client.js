@@ -11,6 +11,13 @@ export const DEFAULT_REFUSED_AFTER = 8;
 /** How long a replaced connection may still finish the requests it carries before it is closed. */
 const RETIRE_DRAIN_MS = 2_000;
 /**
+ * Errors by which the backend says the request was not carried out and may be sent again (503 with `Retry-After: 1`):
+ * a request that survives a lost socket is sent again after 1–2 s (jittered, so a crowd does not come back at once),
+ * same requestId, until it is answered otherwise or its timeout ends.
+ */
+const SEND_AGAIN = new Set(["overloaded", "too_late", "cluster_unavailable", "draining"]);
+const SEND_AGAIN_AFTER_MS = 1_000;
+/**
  * A Tether connection that survives the network: it reconnects, resumes every room and the user stream from the
  * last message it delivered, rotates its socket before API Gateway's 2-hour cutoff, keeps the socket alive under the
  * idle timeout, and hands each room message to the application exactly once, in seq order.
@@ -325,7 +332,7 @@ export class TetherClient extends Emitter {
         if (link === undefined || !link.ready || !link.isOpen)
             return;
         for (const request of this.requests.values()) {
-            if (request.link === undefined && request.retry) {
+            if (request.link === undefined && request.retry && request.againTimer === undefined) {
                 request.link = link;
                 link.send(request.command);
             }
@@ -341,6 +348,7 @@ export class TetherClient extends Emitter {
         if (!this.requests.delete(request.requestId))
             return;
         clearTimeout(request.timer);
+        clearTimeout(request.againTimer);
         if (error !== undefined)
             request.reject(error);
         else
@@ -392,10 +400,24 @@ export class TetherClient extends Emitter {
             return;
         if (gatewayError !== undefined)
             this.settle(request, undefined, gatewayError);
+        else if (reply.type === "error" && request.retry && SEND_AGAIN.has(String(reply.code)))
+            this.sendAgainLater(request);
         else if (reply.type === "error")
             this.settle(request, undefined, new TetherError(String(reply.code), String(reply.message ?? reply.code)));
         else
             this.settle(request, reply);
+    }
+    /** The backend did not carry the request out and asked for it again later: it goes out on the active socket then. */
+    sendAgainLater(request) {
+        const random = this.options.random ?? Math.random;
+        const link = request.link;
+        request.link = undefined;
+        request.againTimer = setTimeout(() => {
+            request.againTimer = undefined;
+            this.flush();
+        }, SEND_AGAIN_AFTER_MS * (1 + random()));
+        if (link?.retiring && !this.carriesRequests(link))
+            link.close(1000, "rotated");
     }
     /**
      * By `requestId`; a backend that does not echo it (before v1.1) answers in order on one socket, so the oldest
