@@ -85,4 +85,39 @@ public sealed class ActivationMarkTests(HandOverClusterFixture fixture)
         // The gone silo's mark is dropped, so that later activations do not look at it again.
         Assert.DoesNotContain(await Store.ReadAsync(marks), m => m.StartsWith(gone.ToParsableString() + "|", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_small_room_posts_nothing_while_an_earlier_activation_on_a_live_silo_is_marked()
+    {
+        var room = NewRoom();
+        var members = await JoinAsync(room, 2);
+        await fixture.Cluster.DeactivateAsync(Room(room));
+        var marks = ActivationMarks.OfRoom(room);
+        var earlier = EarlierMark(fixture.Cluster.Silos[0].SiloAddress);
+        await Store.AddAsync(marks, earlier);
+
+        var body = "held-" + Guid.NewGuid().ToString("N");
+        var publishing = PublishAsync(room, body);
+        // The publish activates the room again; its activation stores its own mark beside the earlier one and waits.
+        var entered = WhenMarkedAsync(marks, count: 2);
+        await Task.WhenAny(publishing, entered);
+        Assert.False(publishing.IsCompleted, "the room's new activation accepted a publish while an earlier one was marked");
+        await entered.WaitAsync(Patience);
+        await fixture.DrainAsync();
+        Assert.All(members, m => Assert.Empty(Bodies(m, body)));
+
+        await Store.RemoveAsync(marks, [earlier]);
+        Assert.Equal(2, (await publishing.WaitAsync(Patience)).Recipients);
+        await fixture.Connections.WaitUntilAsync(() => members.All(m => Bodies(m, body).Length == 1), Patience);
+    }
+
+    /// <summary>
+    /// Completes once <paramref name="name"/> holds <paramref name="count"/> marks. The store raises no events: asks
+    /// every 20 ms.
+    /// </summary>
+    private async Task WhenMarkedAsync(string name, int count)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        while ((await Store.ReadAsync(name)).Count < count) await Task.Delay(TimeSpan.FromMilliseconds(20), timeout.Token);
+    }
 }
