@@ -25,7 +25,8 @@ public sealed partial class RoomGrain(
     TimeProvider time,
     IMemberSets memberSets,
     ILogger<RoomGrain> logger,
-    PresenceBacklog presenceBacklog) : Grain, IRoomGrain
+    PresenceBacklog presenceBacklog,
+    IClusterMembershipService membership) : Grain, IRoomGrain
 {
     private readonly RoomOptions _options = roomOptions.Value;
     // Seq, epoch and history of the room's messages; their posts run under the gate, shared.
@@ -35,6 +36,8 @@ public sealed partial class RoomGrain(
     private Outbox _outbox = null!;
     private RoomMembership _members = null!;
     private RoomPresence _presence = null!;
+    // Set once this activation's mark is stored: removed again when its posts ended.
+    private ActivationMarks? _marks;
 
     private string Name => this.GetPrimaryKeyString();
 
@@ -43,9 +46,54 @@ public sealed partial class RoomGrain(
         _outbox = Outbox.ForRoom(dispatcher, Name);
         _presence = new RoomPresence(Name, _options, time, presenceBacklog, _outbox.AdmitPresenceAsync, PostPresenceAsync);
         var room = new RoomContext(Name, state, memberSets, GrainFactory, _gate, _outbox, _options, limitOptions.Value.MaxMembersPerRoom, logger);
-        _members = await RoomMembership.RestoreAsync(room);
-        _stream = new MessageStream(HistoryStreams.Room(Name), history, historyOptions.Value, time, PostAsync, _gate);
-        await _stream.OpenAsync();
+        var marks = new ActivationMarks(memberSets, membership, ActivationMarks.OfRoom(Name), GrainContext.Address.SiloAddress!, GrainContext.ActivationId.ToString());
+        // Stored while the members load, so a small room's frequent activations pay no extra round trip in sequence.
+        var entering = marks.EnterAsync();
+        IReadOnlyList<string> earlier;
+        try
+        {
+            _members = await RoomMembership.RestoreAsync(room);
+            _stream = new MessageStream(HistoryStreams.Room(Name), history, historyOptions.Value, time, PostAsync, _gate);
+            await _stream.OpenAsync();
+            earlier = await entering;
+        }
+        catch
+        {
+            // No deactivation follows a failed activation: take the mark back, or the next one would wait for it.
+            await LeaveQuietlyAsync(marks, entering);
+            throw;
+        }
+        _marks = marks;
+        // An earlier activation may still be posting from its silo. Waiting here, before any call is served, is what
+        // callers see when the room moves in the ordinary way (they wait for its deactivation, see OnDeactivateAsync).
+        if (earlier.Count > 0) await EarlierActivationsEndedAsync(earlier, cancellationToken);
+    }
+
+    private async Task EarlierActivationsEndedAsync(IReadOnlyList<string> earlier, CancellationToken cancellationToken)
+    {
+        var timeout = _options.ShardHandOverTimeout;
+        try
+        {
+            if (!await _marks!.EndedAsync(earlier, timeout, cancellationToken)) LogEarlierActivationsSlow(Name, earlier.Count, timeout);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Storage failing: serve rather than hold forever (order is then best effort).
+            LogEarlierActivationsUnknown(e, Name);
+        }
+    }
+
+    private async Task LeaveQuietlyAsync(ActivationMarks marks, Task entering)
+    {
+        await entering.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
+        try
+        {
+            await marks.LeaveAsync();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogMarkNotRemoved(e, Name);
+        }
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -55,6 +103,18 @@ public sealed partial class RoomGrain(
         if (!await TaskWaits.WithinAsync(_outbox.AllEnded(), _options.ShardHandOverTimeout))
         {
             LogMovedBeforePostsEnded(Name, _options.ShardHandOverTimeout, reason.Description);
+        }
+        if (_marks is { } marks)
+        {
+            try
+            {
+                await marks.LeaveAsync();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The next activation then waits for this mark until Rooms__ShardHandOverTimeout.
+                LogMarkNotRemoved(e, Name);
+            }
         }
     }
 

@@ -42,7 +42,7 @@ public sealed partial class RoomShardGrain(
     // Stored one member at a time; the grain state keeps only the depth.
     private MemberSet _members = null!;
     // Set once this activation's mark is stored: removed again when its posts ended.
-    private ShardActivationMarks? _marks;
+    private ActivationMarks? _marks;
     // Tracked messages posted from here, oldest first: their summaries stay in this silo's dispatcher until read or
     // expired, and the shard does not move meanwhile (AwaitDelivery at its next activation would not find them).
     private readonly Queue<string> _trackedHere = new();
@@ -59,7 +59,7 @@ public sealed partial class RoomShardGrain(
     {
         _members = new MemberSet(memberSets, MemberSet.OfShard(this.GetPrimaryKeyString()));
         await _members.LoadAsync();
-        var marks = new ShardActivationMarks(memberSets, membership, this.GetPrimaryKeyString(), GrainContext.Address.SiloAddress!, GrainContext.ActivationId.ToString());
+        var marks = new ActivationMarks(memberSets, membership, ActivationMarks.OfShard(this.GetPrimaryKeyString()), GrainContext.Address.SiloAddress!, GrainContext.ActivationId.ToString());
         var earlier = await marks.EnterAsync();
         _marks = marks;
         // An earlier activation may still be posting from its silo: hold posts as for a hand-over until it ended.
