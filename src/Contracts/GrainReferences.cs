@@ -16,6 +16,7 @@ public static class TetherGrainTypes
     public const string SweepBucket = "sweepbucket";
     public const string BatchRegistry = "batchregistry";
     public const string DirectMessage = "directmessage";
+    public const string Connector = "connector";
 }
 
 /// <summary>
@@ -47,6 +48,9 @@ public static class GrainReferences
 
     /// <summary>The stateless worker that sends direct messages without activating unknown recipients.</summary>
     public static IDirectMessageGrain DirectMessages(this IGrainFactory grains) => grains.GetGrain<IDirectMessageGrain>(0);
+
+    /// <summary>The stateless worker that serves <c>/connect</c> without activating the connection's grain.</summary>
+    public static IConnectorGrain Connector(this IGrainFactory grains) => grains.GetGrain<IConnectorGrain>(0);
 
     private static T Get<T>(IGrainFactory grains, GrainType type, string key) where T : IGrainWithStringKey
     {

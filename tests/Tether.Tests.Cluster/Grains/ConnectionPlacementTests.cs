@@ -23,7 +23,7 @@ public sealed class ConnectionPlacementTests(ThreeSiloClusterFixture fixture)
             {
                 var id = "P" + Guid.NewGuid().ToString("N")[..14] + "=";
                 fixture.Connections.Add(id);
-                await grains.GetGrain<IConnectionGrain>(id).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
+                await grains.Connector().Connect(id, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
                 // Deactivated after /connect (Connections:DeactivateAfterConnect): the next call activates it again, placed the same way.
                 Assert.NotNull(await grains.GetGrain<IConnectionGrain>(id).GetSnapshot());
                 Assert.Equal(silo.SiloAddress, await management.GetActivationAddress(grains.GetGrain<IConnectionGrain>(id)));

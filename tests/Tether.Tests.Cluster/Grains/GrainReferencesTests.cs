@@ -33,7 +33,7 @@ public sealed class GrainReferencesTests(ClusterFixture fixture)
 
         var connection = "R" + Guid.NewGuid().ToString("N")[..14] + "=";
         fixture.Connections.Add(connection);
-        await grains.Connection(connection).Connect(new ConnectRequest(null, [key], DateTimeOffset.UtcNow, null, null, null));
+        await grains.Connector().Connect(connection, new ConnectRequest(null, [key], DateTimeOffset.UtcNow, null, null, null));
         Assert.True(await grains.GetGrain<IRoomGrain>(key).IsMember(connection));
         Assert.NotNull(await grains.GetGrain<IConnectionGrain>(connection).GetSnapshot());
         await grains.Connection(connection).Disconnect("test");

@@ -86,7 +86,7 @@ public sealed class SweepIndexTests(ClusterFixture fixture)
     private async Task ConnectAsync(string id, string room, DateTimeOffset connectedAt)
     {
         fixture.Connections.Add(id);
-        await fixture.Grains.GetGrain<IConnectionGrain>(id).Connect(new ConnectRequest(null, [room], connectedAt, null, null, null));
+        await fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], connectedAt, null, null, null));
     }
 
     [Fact]
@@ -170,7 +170,7 @@ public sealed class DeactivateAfterConnectTests(ClusterFixture fixture)
     private Task<ConnectResult> ConnectAsync(string id, string room)
     {
         fixture.Connections.Add(id);
-        return fixture.Grains.GetGrain<IConnectionGrain>(id).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
+        return fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
     }
 
     [Fact]
@@ -236,7 +236,7 @@ public sealed class SweepIndexPassTests(SweepIndexClusterFixture fixture)
     private async Task ConnectAsync(string id, string room, DateTimeOffset connectedAt)
     {
         fixture.Connections.Add(id);
-        await fixture.Grains.GetGrain<IConnectionGrain>(id).Connect(new ConnectRequest(null, [room], connectedAt, null, null, null));
+        await fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], connectedAt, null, null, null));
     }
 
     [Fact]
