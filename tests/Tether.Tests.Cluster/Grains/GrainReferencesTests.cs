@@ -21,9 +21,11 @@ public sealed class GrainReferencesTests(ClusterFixture fixture)
             (grains.RoomShard(key + "#0"), grains.GetGrain<IRoomShardGrain>(key + "#0")),
             (grains.User(key), grains.GetGrain<IUserGrain>(key)),
             (grains.SweepBucket(key), grains.GetGrain<ISweepBucketGrain>(key)),
+            (grains.Connector(), grains.GetGrain<IConnectorGrain>(0)),
             // Second calls take the cached path.
             (grains.Connection(key), grains.GetGrain<IConnectionGrain>(key)),
             (grains.Room(key), grains.GetGrain<IRoomGrain>(key)),
+            (grains.Connector(), grains.GetGrain<IConnectorGrain>(0)),
         ];
         foreach (var (ours, orleans) in pairs)
         {
