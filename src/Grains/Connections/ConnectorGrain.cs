@@ -11,9 +11,12 @@ namespace Tether.Grains;
 /// Serves <c>/connect</c> on the silo the API's call reached, without activating the connection's grain: its directory
 /// lookup, registration, state read and later deactivation were most of a <c>/connect</c>'s cost (issue 17 point 2;
 /// docs/decisions/stateless-connect.md). The record is created only where none is stored, so a retried <c>/connect</c>
-/// finds it; a grain activation that exists meanwhile reads it before trusting its own "not connected".
+/// finds it; a grain activation that exists meanwhile reads it before trusting its own "not connected". Reentrant: its
+/// calls share nothing but the injected services, and a stateless worker is otherwise limited to one call per local
+/// activation (at most one per core), which capped the connects in flight per silo.
 /// </summary>
 [StatelessWorker]
+[Reentrant]
 [GrainType(TetherGrainTypes.Connector)]
 public sealed partial class ConnectorGrain(
     IOptions<RoomOptions> roomOptions,
