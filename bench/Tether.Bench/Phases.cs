@@ -256,9 +256,8 @@ internal sealed partial class Phases(
 
     public async Task MemoryAsync()
     {
-        // A short idle age, so the steady state (idle grains collected) comes within the phase. Connection grains leave
-        // memory right after their /connect by default (Connections:DeactivateAfterConnect); with that off, the figure
-        // right after registration holds (almost) every connection's activation.
+        // A short idle age, so the steady state (idle grains collected) comes within the phase. /connect activates no
+        // connection grain (ConnectorGrain), so the figure right after registration holds none of theirs.
         await using var backend = await StartOursAsync(new Dictionary<string, string>
         {
             ["Connections__IdleActivationAge"] = MemoryIdleAge.ToString("c", CultureInfo.InvariantCulture),

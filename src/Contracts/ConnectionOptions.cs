@@ -42,14 +42,6 @@ public sealed class ConnectionOptions
     /// default 1 minute) and than <see cref="ConnectGracePeriod"/>.
     /// </summary>
     public TimeSpan IdleActivationAge { get; set; } = TimeSpan.FromMinutes(2);
-
-    /// <summary>
-    /// Whether a connection's grain leaves memory as soon as its <c>/connect</c> has been answered, instead of after
-    /// <see cref="IdleActivationAge"/>. Broadcasts never call connection grains (rooms post to API Gateway directly), and
-    /// an activation costs more than everything else a connection keeps (docs/performance.md); the first message of
-    /// each connection then pays one storage read to reactivate it.
-    /// </summary>
-    public bool DeactivateAfterConnect { get; set; } = true;
 }
 
 /// <summary>

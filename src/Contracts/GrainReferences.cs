@@ -16,6 +16,7 @@ public static class TetherGrainTypes
     public const string SweepBucket = "sweepbucket";
     public const string BatchRegistry = "batchregistry";
     public const string DirectMessage = "directmessage";
+    public const string Connector = "connector";
 }
 
 /// <summary>
@@ -31,6 +32,7 @@ public static class GrainReferences
     private static readonly GrainType UserType = GrainType.Create(TetherGrainTypes.User);
     private static readonly GrainType SweepBucketType = GrainType.Create(TetherGrainTypes.SweepBucket);
     private static readonly GrainType BatchRegistryType = GrainType.Create(TetherGrainTypes.BatchRegistry);
+    private static readonly GrainId ConnectorId = GrainId.Create(GrainType.Create(TetherGrainTypes.Connector), GrainIdKeyExtensions.CreateIntegerKey(0));
 
     public static IConnectionGrain Connection(this IGrainFactory grains, string connectionId) => Get<IConnectionGrain>(grains, ConnectionType, connectionId);
 
@@ -48,17 +50,26 @@ public static class GrainReferences
     /// <summary>The stateless worker that sends direct messages without activating unknown recipients.</summary>
     public static IDirectMessageGrain DirectMessages(this IGrainFactory grains) => grains.GetGrain<IDirectMessageGrain>(0);
 
+    /// <summary>The stateless worker that serves <c>/connect</c> without activating the connection's grain (every <c>/connect</c> makes one).</summary>
+    public static IConnectorGrain Connector(this IGrainFactory grains) => Get(grains, ConnectorId, 0L, static (g, key) => g.GetGrain<IConnectorGrain>(key));
+
     private static T Get<T>(IGrainFactory grains, GrainType type, string key) where T : IGrainWithStringKey
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(key);
+        return Get(grains, GrainId.Create(type, key), key, static (g, k) => g.GetGrain<T>(k));
+    }
+
+    /// <summary><paramref name="viaOrleans"/> makes the first reference of <typeparamref name="T"/>, whose interface type is kept for the others.</summary>
+    private static T Get<T, TKey>(IGrainFactory grains, GrainId id, TKey key, Func<IGrainFactory, TKey, T> viaOrleans) where T : IAddressable
+    {
         // A box, so that threads racing on the first call publish it with one reference write.
         if (Volatile.Read(ref InterfaceOf<T>.Type) is not { } interfaceType)
         {
-            var first = grains.GetGrain<T>(key);
+            var first = viaOrleans(grains, key);
             Volatile.Write(ref InterfaceOf<T>.Type, new StrongBox<GrainInterfaceType>(((GrainReference)(object)first).InterfaceType));
             return first;
         }
-        return (T)grains.GetGrain(GrainId.Create(type, key), interfaceType.Value);
+        return (T)grains.GetGrain(id, interfaceType.Value);
     }
 
     private static class InterfaceOf<T>

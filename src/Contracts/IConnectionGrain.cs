@@ -5,8 +5,13 @@ namespace Tether.Contracts;
 /// <summary>One API Gateway connection, keyed by its connection id.</summary>
 public interface IConnectionGrain : IGrainWithStringKey
 {
-    /// <summary>Registers the connection (idempotent: API Gateway may retry <c>$connect</c>).</summary>
-    Task<ConnectResult> Connect(ConnectRequest request);
+    /// <summary>
+    /// Takes back the registration a <c>/connect</c> stored at <paramref name="acceptedAt"/> (see <see cref="IConnectorGrain"/>),
+    /// which failed part-way or finished after its caller's deadline: removed everywhere while the stored record is that
+    /// one. A record another <c>/connect</c> stored since stands, and is registered everywhere again. A removal that
+    /// fails is retried by the grain's repair.
+    /// </summary>
+    Task UndoConnect(DateTimeOffset acceptedAt, string cause);
 
     /// <summary>Forgets the connection: leaves every room and its user. Idempotent.</summary>
     Task Disconnect(string reason);

@@ -95,6 +95,9 @@ internal sealed class StoredState<T>(IPersistentState<T> state)
         }
     }
 
+    /// <summary>Reads storage again now: another writer may have stored a record since (see <see cref="ConnectorGrain"/>).</summary>
+    public Task ReadAgainAsync() => ReloadAsync();
+
     private async Task ReloadAsync()
     {
         try

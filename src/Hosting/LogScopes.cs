@@ -49,19 +49,21 @@ internal sealed class GrainLogScopeFilter(ILoggerFactory loggers) : IIncomingGra
     private static readonly GrainType ConnectionType = GrainType.Create(TetherGrainTypes.Connection);
     private static readonly GrainType RoomType = GrainType.Create(TetherGrainTypes.Room);
     private static readonly GrainType UserType = GrainType.Create(TetherGrainTypes.User);
+    private static readonly GrainType ConnectorType = GrainType.Create(TetherGrainTypes.Connector);
     private readonly ILogger _logger = loggers.CreateLogger("Tether.Grains");
 
     public async Task Invoke(IIncomingGrainCallContext context)
     {
         var type = context.TargetId.Type;
-        if (type != ConnectionType && type != RoomType && type != UserType)
+        if (type != ConnectionType && type != RoomType && type != UserType && type != ConnectorType)
         {
             await context.Invoke();
             return;
         }
-        var key = context.TargetId.Key.ToString();
+        // The connector serves /connect for every connection: the one a call is about is its first argument.
+        var key = type == ConnectorType ? context.Request.GetArgument(0) as string : context.TargetId.Key.ToString();
         var requestId = RequestContext.Get(LogScopes.RequestIdKey) as string;
-        var pairs = type == ConnectionType ? LogScopes.Pairs(key, null, null, requestId)
+        var pairs = type == ConnectionType || type == ConnectorType ? LogScopes.Pairs(key, null, null, requestId)
             : type == RoomType ? LogScopes.Pairs(null, key, null, requestId)
             : LogScopes.Pairs(null, null, key, requestId);
         using (_logger.BeginScope(pairs))

@@ -15,6 +15,7 @@ public sealed class OutageStorage
 {
     private readonly ConcurrentDictionary<(string State, GrainId Grain), (byte[] Data, string ETag)> _stored = new();
     private readonly ConcurrentDictionary<string, OutageKind> _outages = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, HeldWrites> _holds = new(StringComparer.Ordinal);
     private long _versions;
 
     public enum OutageKind
@@ -28,7 +29,37 @@ public sealed class OutageStorage
 
     public void Fail(string stateName, OutageKind kind = OutageKind.Down) => _outages[stateName] = kind;
 
-    public void Heal() => _outages.Clear();
+    /// <summary>Ends every outage and releases every held write.</summary>
+    public void Heal()
+    {
+        _outages.Clear();
+        foreach (var hold in _holds.Values) hold.Release();
+        _holds.Clear();
+    }
+
+    /// <summary>
+    /// Holds every write and clear of <paramref name="stateName"/> until <see cref="HeldWrites.Release"/>: a test lets a
+    /// deadline pass, or another call act, while a grain waits on storage.
+    /// </summary>
+    public HeldWrites HoldWrites(string stateName) => _holds[stateName] = new HeldWrites();
+
+    /// <summary>Writes held by <see cref="HoldWrites"/>; once released, later writes pass at once.</summary>
+    public sealed class HeldWrites
+    {
+        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes when the first held write arrives.</summary>
+        public Task Reached => _reached.Task;
+
+        public void Release() => _released.TrySetResult();
+
+        internal Task PassAsync()
+        {
+            _reached.TrySetResult();
+            return _released.Task;
+        }
+    }
 
     /// <summary>This store as one silo's grain storage (each silo has its own serializer; all share what is stored).</summary>
     public IGrainStorage For(Serializer serializer) => new SiloView(this, serializer);
@@ -64,9 +95,10 @@ public sealed class OutageStorage
         return Task.CompletedTask;
     }
 
-    private Task WriteAsync<T>(Serializer serializer, string stateName, GrainId grainId, IGrainState<T> grainState)
+    private async Task WriteAsync<T>(Serializer serializer, string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
+        if (_holds.TryGetValue(stateName, out var hold)) await hold.PassAsync();
         var kind = Outage(stateName);
         CheckVersion(stateName, grainId, grainState.ETag);
         var etag = Interlocked.Increment(ref _versions).ToString(CultureInfo.InvariantCulture);
@@ -74,12 +106,12 @@ public sealed class OutageStorage
         if (kind == OutageKind.AnswersLost) throw Lost();
         grainState.ETag = etag;
         grainState.RecordExists = true;
-        return Task.CompletedTask;
     }
 
-    private Task ClearAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    private async Task ClearAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
+        if (_holds.TryGetValue(stateName, out var hold)) await hold.PassAsync();
         var kind = Outage(stateName);
         CheckVersion(stateName, grainId, grainState.ETag);
         _stored.TryRemove((stateName, grainId), out _);
@@ -87,7 +119,6 @@ public sealed class OutageStorage
         grainState.ETag = null;
         grainState.RecordExists = false;
         grainState.State = Activator.CreateInstance<T>();
-        return Task.CompletedTask;
     }
 
     private OutageKind? Outage(string stateName) =>

@@ -86,7 +86,7 @@ internal static class IntegrationEndpoints
             }
 
             var connect = new ConnectRequest(Blank(user), rooms, connectedAt, Blank(sourceIp), Blank(userAgent), requestId, allowedRooms, batch, data);
-            var result = await ConnectOrUndoAsync(grains.Connection(connectionId), connect, time, budget, pending);
+            var result = await ConnectOrUndoAsync(grains, connectionId, connect, time, budget, pending);
             return Results.Json(new JsonObject
             {
                 ["type"] = "connected",
@@ -97,22 +97,23 @@ internal static class IntegrationEndpoints
     }
 
     /// <summary>
-    /// The grain refuses a connect that reaches it after the deadline and undoes one that finishes after it; should the
+    /// The connector (<see cref="IConnectorGrain"/>, on the silo this call reaches; the connection's grain is not
+    /// activated) refuses a connect that reaches it after the deadline and undoes one that finishes after it; should the
     /// call fail anyway (a lost reply), a disconnect kept by <see cref="PendingDisconnects"/> undoes it, so that the 503
     /// API Gateway gets (it then refuses the WebSocket) stays true.
     /// </summary>
-    private static async Task<ConnectResult> ConnectOrUndoAsync(IConnectionGrain grain, ConnectRequest request, TimeProvider time, CallBudget budget, PendingDisconnects pending)
+    private static async Task<ConnectResult> ConnectOrUndoAsync(IGrainFactory grains, string connectionId, ConnectRequest request, TimeProvider time, CallBudget budget, PendingDisconnects pending)
     {
         try
         {
             using (CallDeadline.Begin(time, budget.Timeout))
             {
-                return await grain.Connect(request);
+                return await grains.Connector().Connect(connectionId, request);
             }
         }
         catch (Exception e) when (ClusterFailures.IsUnavailable(e))
         {
-            pending.TryAdd(grain.GetPrimaryKeyString(), "$connect answered 503");
+            pending.TryAdd(connectionId, "$connect answered 503");
             throw;
         }
     }

@@ -4,9 +4,6 @@ namespace Tether.Grains;
 
 public sealed partial class ConnectionGrain
 {
-    [LoggerMessage(1001, LogLevel.Debug, "Connection {ConnectionId} connected (user {User}, {Rooms} rooms)", EventName = "Connected")]
-    private partial void LogConnected(string connectionId, string? user, int rooms);
-
     [LoggerMessage(1002, LogLevel.Debug, "Connection {ConnectionId} disconnected ({Reason})", EventName = "Disconnected")]
     private partial void LogDisconnected(string connectionId, string reason);
 
@@ -18,7 +15,4 @@ public sealed partial class ConnectionGrain
 
     [LoggerMessage(1005, LogLevel.Debug, "Connection {ConnectionId} gone (410) and removed everywhere", EventName = "Gone")]
     private partial void LogGone(string connectionId);
-
-    [LoggerMessage(1303, LogLevel.Warning, "Connection {ConnectionId} finished registering after the API's deadline (the caller was answered 503) and was removed again", EventName = "ConnectUndone")]
-    private partial void LogConnectUndone(string connectionId);
 }

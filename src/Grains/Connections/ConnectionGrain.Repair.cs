@@ -20,6 +20,8 @@ public sealed partial class ConnectionGrain
     private readonly HashSet<string> _joinsToUndo = new(StringComparer.Ordinal);
     private bool _userUnsettled;
     private string? _unfinishedRemoval;
+    // The unfinished removal is of the registration a /connect stored at this time only (see UndoConnect).
+    private DateTimeOffset? _unfinishedRemovalOf;
     private IGrainTimer? _repair;
     private int _repairAttempts;
 
@@ -38,8 +40,9 @@ public sealed partial class ConnectionGrain
         ScheduleRepair();
     }
 
-    private void FinishRemovalLater(string cause)
+    private void FinishRemovalLater(string cause, DateTimeOffset? onlyAcceptedAt = null)
     {
+        if (_unfinishedRemoval is null) _unfinishedRemovalOf = onlyAcceptedAt;
         _unfinishedRemoval ??= cause;
         ScheduleRepair();
     }
@@ -63,14 +66,17 @@ public sealed partial class ConnectionGrain
         try
         {
             await _stored.RefreshAsync();
+            // A record the stateless /connect stored since would not be in memory (see Invoke).
+            if (!State.Connected) await _stored.ReadAgainAsync();
             if (_unfinishedRemoval is { } cause)
             {
-                if (await RemoveEverywhereAsync(extraRoom: null, cause))
+                if (await RemoveEverywhereAsync(extraRoom: null, cause, _unfinishedRemovalOf))
                 {
                     metrics.Disconnected(cause);
                     LogDisconnected(Id, cause);
                 }
                 _unfinishedRemoval = null;
+                _unfinishedRemovalOf = null;
                 _unsettledRooms.Clear();
                 _joinsToUndo.Clear();
                 _userUnsettled = false;

@@ -1,11 +1,13 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
 using Tether.Contracts;
 
 namespace Tether.Grains;
 
 // Activated on the silo the call reached: for the API's calls that is the gateway, which already holds the request,
-// so /connect and the connection's later events need no further hop (API Gateway ids are spread over the gateways).
+// so the connection's events need no further hop (API Gateway ids are spread over the gateways). /connect does not
+// activate it (ConnectorGrain).
 [GrainType(TetherGrainTypes.Connection), Orleans.Placement.PreferLocalPlacement]
 public sealed partial class ConnectionGrain(
     [PersistentState(StoredRecipients.ConnectionStateName, TetherStorage.Name)] IPersistentState<ConnectionState> state,
@@ -23,14 +25,11 @@ public sealed partial class ConnectionGrain(
     private readonly IApplicationHooks _hooks = hooks;
     private readonly RoomOptions _rooms = roomOptions.Value;
     private readonly TimeSpan _grace = connectionOptions.Value.ConnectGracePeriod;
-    private readonly bool _deactivateAfterConnect = connectionOptions.Value.DeactivateAfterConnect;
-    // Keeps its posts once this activation has asked to be deactivated, for OnDeactivateAsync to wait for.
     private readonly Outbox _direct = Outbox.Direct(dispatcher);
     private readonly LimitOptions _limits = limitOptions.Value;
     private IGrainTimer? _recheck;
-
-    /// <summary>How long a leaving activation waits for its last direct posts (a post with retries normally ends far sooner).</summary>
-    private static readonly TimeSpan LeavingPostsTimeout = TimeSpan.FromSeconds(10);
+    // The activation's first call follows the state read that activated it: the one call whose "not connected" is current.
+    private bool _firstCall = true;
 
     /// <summary>Envelope bytes a <c>history</c> reply carries at most: under API Gateway's 128 KiB with room for the rest.</summary>
     internal const int HistoryReplyBudget = 120 * 1024;
@@ -42,115 +41,41 @@ public sealed partial class ConnectionGrain(
     private ConnectionState State => _stored.State;
     private string Id => this.GetPrimaryKeyString();
 
-    public async Task<ConnectResult> Connect(ConnectRequest request)
+    public async Task UndoConnect(DateTimeOffset acceptedAt, string cause)
     {
-        if (State.Connected)
-        {
-            return new ConnectResult(AlreadyConnected: true, [.. State.Rooms]);
-        }
-        // The API has answered 503 by now (API Gateway refused the WebSocket): registering it would make a ghost.
-        if (CallDeadline.Passed(time)) throw new TimeoutException($"Connection {Id} reached its grain after the caller's deadline: not registered.");
-
-        var rooms = new List<string>();
-        if (_rooms.DefaultRoom is { } lobby) rooms.Add(lobby);
-        rooms.AddRange(request.Rooms.Where(r => !rooms.Contains(r, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal));
-
-        var acceptedAt = time.GetUtcNow();
-        // False only when storage turned out to hold a connection another activation registered (a retried /connect
-        // while this one was late): that registration stands.
-        var registered = await _stored.ChangeAsync(s =>
-        {
-            if (s.Connected) return false;
-            s.Connected = true;
-            s.User = request.User;
-            s.ConnectedAt = request.ConnectedAt;
-            s.SourceIp = request.SourceIp;
-            s.UserAgent = request.UserAgent;
-            s.AcceptedAt = acceptedAt;
-            s.Rooms = new HashSet<string>(rooms, StringComparer.Ordinal);
-            s.AllowedRooms = request.AllowedRooms?.ToList();
-            s.Batch = request.Batch;
-            s.Data = request.Data;
-            return true;
-        });
-        if (!registered) return new ConnectResult(AlreadyConnected: true, [.. State.Rooms]);
-        try
-        {
-            rooms = await RegisterEverywhereAsync(rooms);
-        }
-        catch (Exception)
-        {
-            // /connect answers an error and API Gateway refuses the socket: what was registered is taken back.
-            FinishRemovalLater("connect_failed");
-            throw;
-        }
-        if (CallDeadline.Passed(time))
-        {
-            // Finished after the API answered 503: undo it, so the caller's "failed" stays true.
-            await RemoveEverywhereAsync(extraRoom: null, "connect_timed_out", onlyIf: s => s.AcceptedAt == acceptedAt);
-            LogConnectUndone(Id);
-            throw new TimeoutException($"Connection {Id} was registered after the caller's deadline and has been removed again.");
-        }
-        metrics.Connected();
-        LogConnected(Id, State.User, rooms.Count);
-        // Everything is stored: the activation is not needed until the client sends something (see
-        // ConnectionOptions.DeactivateAfterConnect). Orleans deactivates it once this call has returned; a call that
-        // arrives meanwhile is forwarded to a new activation, which reads the state back.
-        if (_deactivateAfterConnect)
-        {
-            _direct.KeepsPosts = true;
-            this.DeactivateOnIdle();
-        }
-        return new ConnectResult(AlreadyConnected: false, rooms);
+        // Outlives the /connect's deadline, which has passed or does not matter to it.
+        CallDeadline.Forget();
+        await RemoveEverywhereAsync(extraRoom: null, cause, onlyAcceptedAt: acceptedAt);
     }
 
-    /// <summary>The sweep index, the batch registry, the rooms and the user learn of the stored connection; returns the rooms it is in.</summary>
-    private async Task<List<string>> RegisterEverywhereAsync(List<string> rooms)
+    /// <summary>The sweep index, the batch registry, the rooms and the user learn of the stored connection; full rooms are left out of it.</summary>
+    private async Task RegisterEverywhereAsync(List<string> rooms)
     {
-        // In the sweep index before the rooms and before /connect answers: a connection whose $disconnect never comes
-        // is still found by its bucket's checks.
-        await SweepBucket().Register(Id);
-        // Before any room or user has it: the dispatchers that post to it learn it from the registry.
-        if (State.Batch) await BatchRegistry().Add(Id);
-
-        var joins = rooms.Select(r => Room(r).Join(Id, State.User)).ToList();
-        var userJoin = State.User is { } user ? GrainFactory.User(user).AddConnection(Id) : Task.CompletedTask;
-        var counts = await Task.WhenAll(joins);
-        await userJoin;
-        // A full room is left out rather than refusing the whole connection.
-        var full = rooms.Where((_, i) => counts[i] == IRoomGrain.Full).ToList();
-        if (full.Count == 0) return rooms;
+        var full = await ConnectionRegistration.RegisterAsync(GrainFactory, Id, State, rooms);
+        if (full.Count == 0) return;
         await _stored.ChangeAsync(s =>
         {
             s.Rooms.ExceptWith(full);
             return true;
         });
-        return [.. rooms.Except(full, StringComparer.Ordinal)];
     }
 
-    /// <summary>Every call first brings memory back to storage if a failed write left it unsure (see <see cref="StoredState{T}"/>).</summary>
+    /// <summary>
+    /// Every call first brings memory back to storage if a failed write left it unsure (see <see cref="StoredState{T}"/>),
+    /// and reads storage again when memory says "not connected": <c>/connect</c> stores the record without this activation
+    /// (<see cref="ConnectorGrain"/>), and an out-of-date "not connected" must not answer for, or remove, a new connection.
+    /// Not in an interleaving call, which must not swap the state under the call it runs beside.
+    /// </summary>
     public async Task Invoke(IIncomingGrainCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         await _stored.RefreshAsync();
+        if (!State.Connected && !_firstCall && !context.InterfaceMethod.IsDefined(typeof(AlwaysInterleaveAttribute), inherit: false))
+        {
+            await _stored.ReadAgainAsync();
+        }
+        _firstCall = false;
         await context.Invoke();
-    }
-
-    /// <summary>
-    /// A direct message this activation posted after asking to leave (a call that was already queued behind the
-    /// <c>/connect</c>) is waited for: calls that arrive meanwhile are held until the deactivation ends, so the next
-    /// direct message, posted by a new activation possibly on another silo, cannot overtake it.
-    /// </summary>
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _direct.AllEnded().WaitAsync(LeavingPostsTimeout, cancellationToken);
-        }
-        catch (TimeoutException)
-        {
-            // Waited long enough: the activation goes anyway.
-        }
     }
 
     public async Task Disconnect(string reason)
@@ -243,7 +168,8 @@ public sealed partial class ConnectionGrain(
 
     public async Task<bool> Deliver(OutboundMessage message)
     {
-        if (!State.Connected) return false;
+        // Interleaving, so memory is not read again here (see Invoke): storage is asked instead.
+        if (!State.Connected && !await StoredRecipients.IsConnectedAsync(ServiceProvider, Id)) return false;
         await _direct.AdmitAndPostAsync(message, [Id]);
         return true;
     }
@@ -439,26 +365,32 @@ public sealed partial class ConnectionGrain(
     /// Leaves every room and the user, then forgets the state. Returns whether there was anything to remove; a
     /// connection that was connected is then reported to the disconnect hook with <paramref name="cause"/>.
     /// </summary>
-    private async Task<bool> RemoveEverywhereAsync(string? extraRoom, string cause, Func<ConnectionState, bool>? onlyIf = null)
+    private async Task<bool> RemoveEverywhereAsync(string? extraRoom, string cause, DateTimeOffset? onlyAcceptedAt = null)
     {
         try
         {
-            return await RemoveEverywhereNowAsync(extraRoom, cause, onlyIf);
+            return await RemoveEverywhereNowAsync(extraRoom, cause, onlyAcceptedAt);
         }
         catch (Exception)
         {
             // What was left is removed by the repair once rooms and storage answer again; the sweep is the last resort.
-            FinishRemovalLater(cause);
+            FinishRemovalLater(cause, onlyAcceptedAt);
             throw;
         }
     }
 
     /// <summary>
-    /// <paramref name="onlyIf"/>: the removal is of one registration, and storage may hold another by now (a retried
-    /// <c>/connect</c> served by another activation); that one is then put back where this removal took it from.
+    /// <paramref name="onlyAcceptedAt"/>: the removal is of the registration a <c>/connect</c> stored then, and storage may
+    /// hold another by now (a retried <c>/connect</c>); that one stands, and is put back where this removal took it from.
     /// </summary>
-    private async Task<bool> RemoveEverywhereNowAsync(string? extraRoom, string cause, Func<ConnectionState, bool>? onlyIf)
+    private async Task<bool> RemoveEverywhereNowAsync(string? extraRoom, string cause, DateTimeOffset? onlyAcceptedAt)
     {
+        Func<ConnectionState, bool>? onlyIf = onlyAcceptedAt is { } at ? s => s.AcceptedAt == at : null;
+        if (onlyIf is not null && State.Connected && !onlyIf(State))
+        {
+            await RegisterEverywhereAsync([.. State.Rooms]);
+            return false;
+        }
         var rooms = new HashSet<string>(State.Rooms, StringComparer.Ordinal);
         if (extraRoom is not null) rooms.Add(extraRoom);
         var wasConnected = State.Connected;

@@ -36,7 +36,7 @@ internal sealed class Outbox
     public static Outbox ForUser(IDeliveryDispatcher dispatcher, string user) => new(dispatcher, DirectStream, room: null, keepsPosts: false, user);
 
     /// <summary>Whether posts are kept until they end (see <see cref="AllEnded"/>); off where nobody waits for them.</summary>
-    public bool KeepsPosts { get; set; }
+    public bool KeepsPosts { get; }
 
     /// <summary>
     /// Completes when this sender may add posts (see <see cref="IDeliveryDispatcher.AdmitAsync"/>). Throws

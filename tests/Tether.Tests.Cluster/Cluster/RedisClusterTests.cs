@@ -102,8 +102,7 @@ public sealed class RedisClusterTests(ITestOutputHelper output) : IAsyncLifetime
                 expected["lobby"].Add(id);
             }
             await Parallel.ForEachAsync(ids.Select((id, i) => (id, i)), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (c, _) =>
-                await cluster.Client.GetGrain<IConnectionGrain>(c.id).Connect(
-                    new ConnectRequest(null, [$"room-{c.i % Rooms}"], DateTimeOffset.UtcNow, null, null, null)));
+                await cluster.Client.Connector().Connect(c.id, new ConnectRequest(null, [$"room-{c.i % Rooms}"], DateTimeOffset.UtcNow, null, null, null)));
 
             var lobby = cluster.Client.GetGrain<IRoomGrain>("lobby");
             var host = await cluster.Client.GetGrain<IManagementGrain>(0).GetActivationAddress(lobby);

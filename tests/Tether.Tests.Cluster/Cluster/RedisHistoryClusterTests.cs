@@ -82,7 +82,7 @@ public sealed class RedisHistoryClusterTests(ITestOutputHelper output) : IAsyncL
         var grains = cluster.Client;
         var sender = "senderAbCdEfGh0=";
         _connections.Add(sender);
-        await grains.GetGrain<IConnectionGrain>(sender).Connect(new ConnectRequest(null, [Room], DateTimeOffset.UtcNow, null, null, null));
+        await grains.Connector().Connect(sender, new ConnectRequest(null, [Room], DateTimeOffset.UtcNow, null, null, null));
 
         var acknowledged = new List<Sent>();
         for (var i = 1; i <= 20; i++)
@@ -108,7 +108,7 @@ public sealed class RedisHistoryClusterTests(ITestOutputHelper output) : IAsyncL
 
         var joiner = "joinerAbCdEfGh0=";
         _connections.Add(joiner);
-        await grains.GetGrain<IConnectionGrain>(joiner).Connect(new ConnectRequest(null, [], DateTimeOffset.UtcNow, null, null, null));
+        await grains.Connector().Connect(joiner, new ConnectRequest(null, [], DateTimeOffset.UtcNow, null, null, null));
         var joined = Assert.IsType<Joined>(await grains.GetGrain<IConnectionGrain>(joiner).Handle(new JoinRoom(Room, new StreamPosition(epoch, 10))));
         var page = await room.Messages(0, 1000);
         await _connections.WaitUntilAsync(() => _connections.ReceivedCount(joiner) >= 11, TimeSpan.FromSeconds(30));

@@ -99,6 +99,31 @@ public sealed class RedisProviderTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.False(cleared.RecordExists);
     }
 
+    /// <summary>The stateless <c>/connect</c> (ConnectorGrain) relies on it: its first write of a connection's record carries no ETag.</summary>
+    [Fact]
+    public async Task Grain_storage_refuses_a_write_without_an_etag_over_a_stored_record_and_accepts_it_once_deleted()
+    {
+        var storage = Services.GetRequiredKeyedService<IGrainStorage>(TetherStorage.Name);
+        var grain = GrainId.Create("test", Guid.NewGuid().ToString("N"));
+        const string type = "state";
+
+        var stored = new GrainState<ProbeState>(new ProbeState { Text = "first" });
+        await storage.WriteStateAsync(type, grain, stored);
+        var second = new GrainState<ProbeState>(new ProbeState { Text = "second" });
+        var refused = await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync(type, grain, second));
+        var read = new GrainState<ProbeState>();
+        await storage.ReadStateAsync(type, grain, read);
+        var kept = read.State?.Text;
+        await storage.ClearStateAsync(type, grain, read);
+        await storage.WriteStateAsync(type, grain, new GrainState<ProbeState>(new ProbeState { Text = "after" }));
+        var after = new GrainState<ProbeState>();
+        await storage.ReadStateAsync(type, grain, after);
+
+        Assert.NotNull(refused);
+        Assert.Equal("first", kept);
+        Assert.Equal("after", after.State?.Text);
+    }
+
     [Fact]
     public async Task Reminders_are_kept_listed_and_removed_only_with_their_current_etag()
     {

@@ -57,8 +57,6 @@ public sealed class RedisSendtoTests(ITestOutputHelper output) : IAsyncLifetime
         builder.Properties["ManagementApi:Endpoint"] = _gateway.ConnectionUrl.ToString();
         builder.Properties["ManagementApi:AccessKeyId"] = TestCredentials.AccessKeyId;
         builder.Properties["ManagementApi:SecretAccessKey"] = TestCredentials.SecretAccessKey;
-        // The recipient's grain leaves memory once connected: only its stored record says it exists.
-        builder.Properties["Connections:DeactivateAfterConnect"] = "true";
         builder.AddSiloBuilderConfigurator<RedisSilo>();
         builder.AddClientBuilderConfigurator<RedisClient>();
         await using var cluster = builder.Build();
@@ -70,7 +68,7 @@ public sealed class RedisSendtoTests(ITestOutputHelper output) : IAsyncLifetime
         foreach (var id in new[] { sender, target })
         {
             _connections.Add(id);
-            await Connection(id).Connect(new ConnectRequest(id == target ? "ivy" : null, [], DateTimeOffset.UtcNow, null, null, null));
+            await cluster.Client.Connector().Connect(id, new ConnectRequest(id == target ? "ivy" : null, [], DateTimeOffset.UtcNow, null, null, null));
         }
 
         var byId = await Connection(sender).Handle(new SendDirect(target, null, "\"to the id\""));

@@ -24,8 +24,8 @@ public sealed class BatchDeliveryTests(ClusterFixture fixture)
         var (batch, plain) = (NewId(), NewId());
         fixture.Connections.Add(batch);
         fixture.Connections.Add(plain);
-        await fixture.Grains.GetGrain<IConnectionGrain>(batch).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null, Batch: true));
-        await fixture.Grains.GetGrain<IConnectionGrain>(plain).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
+        await fixture.Grains.Connector().Connect(batch, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null, Batch: true));
+        await fixture.Grains.Connector().Connect(plain, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
         await WarmUpAsync(room, batch);
 
         // Posts take a while, so that messages pile up behind the one in flight.

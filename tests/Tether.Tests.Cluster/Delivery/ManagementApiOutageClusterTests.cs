@@ -26,7 +26,7 @@ public sealed class ManagementApiOutageClusterTests(OutageClusterFixture fixture
         foreach (var id in members)
         {
             fixture.Connections.Add(id, EmulatedConnectionState.Open);
-            await fixture.Grains.GetGrain<IConnectionGrain>(id).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
+            await fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
         }
         await fixture.DrainAsync();
         return (room, members);

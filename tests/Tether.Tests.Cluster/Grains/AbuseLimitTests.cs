@@ -20,7 +20,7 @@ public sealed class AbuseLimitTests(AbuseClusterFixture fixture, ITestOutputHelp
     {
         var id = NewId();
         fixture.Connections.Add(id);
-        await Connection(id).Connect(new ConnectRequest(null, rooms, DateTimeOffset.UtcNow, null, null, null));
+        await fixture.Grains.Connector().Connect(id, new ConnectRequest(null, rooms, DateTimeOffset.UtcNow, null, null, null));
         return id;
     }
 
@@ -169,7 +169,7 @@ public sealed class AbuseLimitTests(AbuseClusterFixture fixture, ITestOutputHelp
 
         using (CallDeadline.Begin(TimeProvider.System, TimeSpan.Zero))
         {
-            await Assert.ThrowsAsync<TimeoutException>(() => Connection(id).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null)));
+            await Assert.ThrowsAsync<TimeoutException>(() => fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null)));
         }
 
         Assert.Null(await Connection(id).GetSnapshot());

@@ -22,7 +22,7 @@ public sealed class AwaitDeliveryTests(HandOverClusterFixture fixture)
     {
         var id = NewId();
         fixture.Connections.Add(id);
-        await fixture.Grains.GetGrain<IConnectionGrain>(id).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
+        await fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
         return id;
     }
 

@@ -16,7 +16,7 @@ public sealed class ConnectGraceTests(GraceClusterFixture fixture)
     {
         var id = NewId();
         fixture.Connections.Add(id, state);
-        await fixture.Grains.GetGrain<IConnectionGrain>(id).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
+        await fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
         return id;
     }
 
@@ -87,5 +87,25 @@ public sealed class ConnectGraceTests(GraceClusterFixture fixture)
         Assert.Null(await grain.GetSnapshot());
 
         Assert.False(await fixture.Grains.GetGrain<IRoomGrain>(room).IsMember(id));
+    }
+
+    /// <summary>
+    /// /connect stores the record without the grain (ConnectorGrain): an activation that was sure "not connected" before
+    /// must read the record, not act on its memory, when a room reports the 410 of a connection still connecting.
+    /// </summary>
+    [Fact]
+    public async Task A_grain_active_before_the_connect_keeps_the_connection_on_a_410_during_connect()
+    {
+        var room = "grace-" + Guid.NewGuid().ToString("N")[..6];
+        var id = NewId();
+        fixture.Connections.Add(id, EmulatedConnectionState.Connecting);
+        var grain = fixture.Grains.GetGrain<IConnectionGrain>(id);
+        Assert.Null(await grain.GetSnapshot());
+
+        await fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
+
+        Assert.False(await grain.Gone(room));
+        Assert.True(await fixture.Grains.GetGrain<IRoomGrain>(room).IsMember(id));
+        Assert.Equal(new[] { "lobby", room }.Order(StringComparer.Ordinal), (await grain.GetSnapshot())!.Rooms);
     }
 }

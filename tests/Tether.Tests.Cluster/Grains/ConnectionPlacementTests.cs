@@ -23,8 +23,8 @@ public sealed class ConnectionPlacementTests(ThreeSiloClusterFixture fixture)
             {
                 var id = "P" + Guid.NewGuid().ToString("N")[..14] + "=";
                 fixture.Connections.Add(id);
-                await grains.GetGrain<IConnectionGrain>(id).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
-                // Deactivated after /connect (Connections:DeactivateAfterConnect): the next call activates it again, placed the same way.
+                await grains.Connector().Connect(id, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
+                // /connect did not activate it (ConnectorGrain): the first call does, placed on the silo that was called.
                 Assert.NotNull(await grains.GetGrain<IConnectionGrain>(id).GetSnapshot());
                 Assert.Equal(silo.SiloAddress, await management.GetActivationAddress(grains.GetGrain<IConnectionGrain>(id)));
                 await grains.GetGrain<IConnectionGrain>(id).Disconnect("test");

@@ -21,9 +21,11 @@ public sealed class GrainReferencesTests(ClusterFixture fixture)
             (grains.RoomShard(key + "#0"), grains.GetGrain<IRoomShardGrain>(key + "#0")),
             (grains.User(key), grains.GetGrain<IUserGrain>(key)),
             (grains.SweepBucket(key), grains.GetGrain<ISweepBucketGrain>(key)),
+            (grains.Connector(), grains.GetGrain<IConnectorGrain>(0)),
             // Second calls take the cached path.
             (grains.Connection(key), grains.GetGrain<IConnectionGrain>(key)),
             (grains.Room(key), grains.GetGrain<IRoomGrain>(key)),
+            (grains.Connector(), grains.GetGrain<IConnectorGrain>(0)),
         ];
         foreach (var (ours, orleans) in pairs)
         {
@@ -33,7 +35,7 @@ public sealed class GrainReferencesTests(ClusterFixture fixture)
 
         var connection = "R" + Guid.NewGuid().ToString("N")[..14] + "=";
         fixture.Connections.Add(connection);
-        await grains.Connection(connection).Connect(new ConnectRequest(null, [key], DateTimeOffset.UtcNow, null, null, null));
+        await grains.Connector().Connect(connection, new ConnectRequest(null, [key], DateTimeOffset.UtcNow, null, null, null));
         Assert.True(await grains.GetGrain<IRoomGrain>(key).IsMember(connection));
         Assert.NotNull(await grains.GetGrain<IConnectionGrain>(connection).GetSnapshot());
         await grains.Connection(connection).Disconnect("test");

@@ -16,7 +16,7 @@ public sealed class GrainTests(ClusterFixture fixture)
     {
         var id = NewId();
         fixture.Connections.Add(id);
-        await Connection(id).Connect(new ConnectRequest(user, rooms, DateTimeOffset.UtcNow, "198.51.100.7", "test-agent", null));
+        await fixture.Grains.Connector().Connect(id, new ConnectRequest(user, rooms, DateTimeOffset.UtcNow, "198.51.100.7", "test-agent", null));
         return id;
     }
 
@@ -30,7 +30,7 @@ public sealed class GrainTests(ClusterFixture fixture)
         var room = NewRoom();
         var id = await ConnectAsync("alice", room);
 
-        var again = await Connection(id).Connect(new ConnectRequest("alice", [room], DateTimeOffset.UtcNow, null, null, null));
+        var again = await fixture.Grains.Connector().Connect(id, new ConnectRequest("alice", [room], DateTimeOffset.UtcNow, null, null, null));
 
         Assert.True(again.AlreadyConnected);
         var snapshot = await Connection(id).GetSnapshot();
@@ -231,7 +231,7 @@ public sealed class GrainTests(ClusterFixture fixture)
         var ids = new List<string>();
         for (var i = 0; i < 1000; i++) ids.Add(NewId());
         foreach (var id in ids) fixture.Connections.Add(id);
-        await Task.WhenAll(ids.Select(id => Connection(id).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null))));
+        await Task.WhenAll(ids.Select(id => fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null))));
 
         var receipt = await Room(room).Publish(Envelopes.Message(Envelopes.NewMessageId(), room, null, null, "\"broadcast\"", DateTimeOffset.UtcNow), null, trackDelivery: true);
         var summary = await Room(room).AwaitDelivery(receipt.MessageId, TimeSpan.FromSeconds(60));
@@ -294,7 +294,7 @@ public sealed class GrainTests(ClusterFixture fixture)
         var members = new List<string>();
         for (var i = 0; i < 200; i++) members.Add(NewId());
         foreach (var id in members) fixture.Connections.Add(id);
-        await Task.WhenAll(members.Select(id => Connection(id).Connect(new ConnectRequest(null, [big], DateTimeOffset.UtcNow, null, null, null))));
+        await Task.WhenAll(members.Select(id => fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [big], DateTimeOffset.UtcNow, null, null, null))));
         var sender = members[0];
         var listener = await ConnectAsync(null, small);
         var joiner = await ConnectAsync();

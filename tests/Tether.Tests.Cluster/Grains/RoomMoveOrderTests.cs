@@ -45,7 +45,7 @@ public sealed class RoomMoveOrderTests(HandOverClusterFixture fixture)
         foreach (var id in members)
         {
             fixture.Connections.Add(id);
-            await Connection(id).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
+            await fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
         }
         await fixture.DrainAsync();
         var oldSilo = await SiloOfAsync(Room(room));

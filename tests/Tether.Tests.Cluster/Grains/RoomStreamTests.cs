@@ -20,7 +20,7 @@ public sealed class RoomStreamTests(ClusterFixture fixture)
     {
         var id = NewId();
         fixture.Connections.Add(id);
-        await Connection(id).Connect(new ConnectRequest(user, rooms, DateTimeOffset.UtcNow, null, null, null));
+        await fixture.Grains.Connector().Connect(id, new ConnectRequest(user, rooms, DateTimeOffset.UtcNow, null, null, null));
         return id;
     }
 

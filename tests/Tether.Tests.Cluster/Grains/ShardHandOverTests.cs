@@ -37,7 +37,7 @@ public sealed class ShardHandOverTests(HandOverClusterFixture fixture)
     private async Task JoinAsync(string room, string id)
     {
         fixture.Connections.Add(id);
-        await Connection(id).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
+        await fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
     }
 
     private async Task<SiloAddress> SiloOfAsync(IAddressable grain) =>
@@ -103,7 +103,7 @@ public sealed class ShardHandOverTests(HandOverClusterFixture fixture)
             // The fifth member moves the room into shard 0 on the other silo; the join and the next message are
             // answered while "big" is still held.
             fixture.Connections.Add(joiner);
-            await Connection(joiner).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
+            await fixture.Grains.Connector().Connect(joiner, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
             Assert.Equal(shardSilo, await SiloOfAsync(fixture.Grains.GetGrain<IRoomShardGrain>(RoomShards.Key(room, 0))));
             var next = await Connection(sender).Handle(new SendToRoom(room, JsonSerializer.Serialize(second), true));
             Assert.Equal(5, Assert.IsType<Sent>(next).Recipients);
@@ -151,7 +151,7 @@ public sealed class ShardHandOverTests(HandOverClusterFixture fixture)
             await fixture.Gated.WaitUntilAsync(() => fixture.Gated.Waiting == 7, Patience);
 
             fixture.Connections.Add(joiner);
-            await Connection(joiner).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
+            await fixture.Grains.Connector().Connect(joiner, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
             Assert.Equal(newSilo, await SiloOfAsync(fixture.Grains.GetGrain<IRoomShardGrain>(RoomShards.Key(room, 1))));
             Assert.Equal(5, (await fixture.Grains.GetGrain<IRoomShardGrain>(RoomShards.Key(room, 1)).GetMembers(null, 100)).Count);
 

@@ -15,7 +15,7 @@ public sealed class ShardedRoomTests(ClusterFixture fixture)
         foreach (var id in ids) fixture.Connections.Add(id);
         foreach (var id in ids)
         {
-            await fixture.Grains.GetGrain<IConnectionGrain>(id).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
+            await fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
         }
         return (room, ids);
     }

@@ -26,7 +26,7 @@ public sealed class StorageOutageTests(StorageOutageClusterFixture fixture) : ID
     {
         var id = NewId();
         fixture.Connections.Add(id, EmulatedConnectionState.Open);
-        await Connection(id).Connect(new ConnectRequest(user, rooms, DateTimeOffset.UtcNow, null, null, null));
+        await fixture.Grains.Connector().Connect(id, new ConnectRequest(user, rooms, DateTimeOffset.UtcNow, null, null, null));
         return id;
     }
 
@@ -122,7 +122,7 @@ public sealed class StorageOutageTests(StorageOutageClusterFixture fixture) : ID
         fixture.Connections.Add(id, EmulatedConnectionState.Open);
         fixture.Storage.Fail("user");
 
-        await Assert.ThrowsAnyAsync<Exception>(() => Connection(id).Connect(new ConnectRequest(user, [home], DateTimeOffset.UtcNow, null, null, null)));
+        await Assert.ThrowsAnyAsync<Exception>(() => fixture.Grains.Connector().Connect(id, new ConnectRequest(user, [home], DateTimeOffset.UtcNow, null, null, null)));
 
         fixture.Storage.Heal();
         await Eventually.HoldsAsync(async () =>

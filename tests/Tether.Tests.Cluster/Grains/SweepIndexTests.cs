@@ -86,7 +86,7 @@ public sealed class SweepIndexTests(ClusterFixture fixture)
     private async Task ConnectAsync(string id, string room, DateTimeOffset connectedAt)
     {
         fixture.Connections.Add(id);
-        await fixture.Grains.GetGrain<IConnectionGrain>(id).Connect(new ConnectRequest(null, [room], connectedAt, null, null, null));
+        await fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], connectedAt, null, null, null));
     }
 
     [Fact]
@@ -161,20 +161,20 @@ public sealed class SweepIndexTests(ClusterFixture fixture)
 }
 
 /// <summary>
-/// A connection's grain leaves memory once its <c>/connect</c> is answered (Connections:DeactivateAfterConnect, on by
-/// default): the connection lives on in storage, and whatever comes next reactivates it.
+/// A connection's grain is not in memory once its <c>/connect</c> is answered (<see cref="IConnectorGrain"/> stores the
+/// record without it): the connection lives in storage, and whatever comes next activates its grain.
 /// </summary>
 [Collection(ClusterTests.Name)]
-public sealed class DeactivateAfterConnectTests(ClusterFixture fixture)
+public sealed class AfterConnectTests(ClusterFixture fixture)
 {
     private Task<ConnectResult> ConnectAsync(string id, string room)
     {
         fixture.Connections.Add(id);
-        return fixture.Grains.GetGrain<IConnectionGrain>(id).Connect(new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
+        return fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], DateTimeOffset.UtcNow, null, null, null));
     }
 
     [Fact]
-    public async Task A_connection_grain_leaves_memory_once_connected_and_its_next_message_reloads_it()
+    public async Task A_connection_grain_is_not_in_memory_once_connected_and_its_next_message_loads_it()
     {
         var room = "after-connect-" + Guid.NewGuid().ToString("N")[..8];
         var ids = Enumerable.Range(0, 3).Select(_ => SweepIndex.NewId()).ToList();
@@ -185,7 +185,7 @@ public sealed class DeactivateAfterConnectTests(ClusterFixture fixture)
         {
             var grain = (GrainReference)(object)fixture.Grains.GetGrain<IConnectionGrain>(id);
             await SweepIndex.WaitUntilAsync(async () => await management.GetGrainActivationCount(grain) == 0,
-                "the connection grain is deactivated after its /connect");
+                "no connection grain is in memory after its /connect");
         }
 
         var reply = await fixture.Grains.GetGrain<IConnectionGrain>(ids[0]).Handle(new SendToRoom(room, "\"after connect\"", true));
@@ -197,13 +197,13 @@ public sealed class DeactivateAfterConnectTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Calls_that_race_the_deactivation_after_connect_are_all_served()
+    public async Task Calls_sent_the_moment_connect_is_answered_are_all_served()
     {
         var room = "race-" + Guid.NewGuid().ToString("N")[..8];
         var ids = Enumerable.Range(0, 20).Select(_ => SweepIndex.NewId()).ToList();
 
-        // Each connection's next calls are sent the moment its /connect is answered, while its activation is being
-        // deactivated: they must reach an activation with the stored state, not fail.
+        // Each connection's next calls are sent the moment its /connect is answered: the first of them activates its
+        // grain, which must find the record /connect stored, and the others must reach that activation, not fail.
         var replies = await Task.WhenAll(ids.Select(async id =>
         {
             var result = await ConnectAsync(id, room);
@@ -236,7 +236,7 @@ public sealed class SweepIndexPassTests(SweepIndexClusterFixture fixture)
     private async Task ConnectAsync(string id, string room, DateTimeOffset connectedAt)
     {
         fixture.Connections.Add(id);
-        await fixture.Grains.GetGrain<IConnectionGrain>(id).Connect(new ConnectRequest(null, [room], connectedAt, null, null, null));
+        await fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], connectedAt, null, null, null));
     }
 
     [Fact]
@@ -295,8 +295,8 @@ public sealed class SweepIndexPassTests(SweepIndexClusterFixture fixture)
         foreach (var id in ids) await ConnectAsync(id, room, at);
         var management = fixture.Grains.GetGrain<IManagementGrain>(0);
         var sample = (GrainReference)(object)fixture.Grains.GetGrain<IConnectionGrain>(ids[0]);
-        // Connected grains leave memory at once (DeactivateAfterConnect); a message brings this one back, and it is
-        // its idle age that must collect it again.
+        // /connect activates no connection grain; a message activates this one, and it is its idle age that must
+        // collect it.
         Assert.Equal(200, (await fixture.Grains.GetGrain<IConnectionGrain>(ids[0]).Handle(new JoinRoom(room))).Status);
         Assert.Equal(1, await management.GetGrainActivationCount(sample));
 

@@ -13,7 +13,7 @@ public sealed class SweepTests(SweepClusterFixture fixture)
     {
         var id = NewId();
         fixture.Connections.Add(id);
-        await fixture.Grains.GetGrain<IConnectionGrain>(id).Connect(new ConnectRequest(null, [room], connectedAt, null, null, null));
+        await fixture.Grains.Connector().Connect(id, new ConnectRequest(null, [room], connectedAt, null, null, null));
         return id;
     }
 

@@ -15,7 +15,7 @@ public sealed class UserHealingTests(ClusterFixture fixture)
         var user = "heal-" + Guid.NewGuid().ToString("N")[..8];
         var live = NewId();
         fixture.Connections.Add(live, EmulatedConnectionState.Open);
-        await fixture.Grains.GetGrain<IConnectionGrain>(live).Connect(new ConnectRequest(user, [], DateTimeOffset.UtcNow, null, null, null));
+        await fixture.Grains.Connector().Connect(live, new ConnectRequest(user, [], DateTimeOffset.UtcNow, null, null, null));
         // A connection the user lists but whose own record is gone (its removal from the user failed once):
         // API Gateway answers 410 for it, and only the user's post can find it.
         var ghost = NewId();

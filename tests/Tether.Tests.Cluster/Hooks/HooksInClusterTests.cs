@@ -16,7 +16,7 @@ public sealed class HooksInClusterTests(HooksClusterFixture fixture)
     {
         var id = NewId();
         fixture.Connections.Add(id);
-        await fixture.Grains.Connection(id).Connect(new ConnectRequest("user-" + id, [room], DateTimeOffset.UtcNow, null, null, null, null, Data: data));
+        await fixture.Grains.Connector().Connect(id, new ConnectRequest("user-" + id, [room], DateTimeOffset.UtcNow, null, null, null, null, Data: data));
         return id;
     }
 

@@ -40,7 +40,7 @@ public sealed class LogScopeTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_connection_grain_logs_under_the_connection_and_gateway_request_scope()
+    public async Task The_grain_serving_connect_logs_under_the_connection_and_gateway_request_scope()
     {
         var id = "scope" + Guid.NewGuid().ToString("N")[..10] + "=";
         using var http = _factory.CreateClient();
@@ -48,7 +48,7 @@ public sealed class LogScopeTests : IAsyncLifetime
         using var response = await http.PostAsync("/connect", content);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var line = Assert.Single(_entries, e => e.Category == "Tether.Grains.ConnectionGrain" && e.Message.Contains(id, StringComparison.Ordinal));
+        var line = Assert.Single(_entries, e => e.Category == "Tether.Grains.ConnectorGrain" && e.Message.Contains(id, StringComparison.Ordinal));
         Assert.Equal(LogLevel.Debug, line.Level);
         Assert.Contains(new KeyValuePair<string, object?>("ConnectionId", id), line.Scope);
         Assert.Contains(new KeyValuePair<string, object?>("GatewayRequestId", "req-scope-1"), line.Scope);

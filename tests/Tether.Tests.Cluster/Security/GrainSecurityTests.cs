@@ -13,7 +13,7 @@ public sealed class GrainSecurityTests(ClusterFixture fixture)
         var id = Convert.ToBase64String(Guid.NewGuid().ToByteArray())[..16] + "=";
         fixture.Connections.Add(id);
         var connection = fixture.Grains.GetGrain<IConnectionGrain>(id);
-        await connection.Connect(new ConnectRequest("zoe", [], DateTimeOffset.UtcNow, null, null, null, AllowedRooms: ["team-*"]));
+        await fixture.Grains.Connector().Connect(id, new ConnectRequest("zoe", [], DateTimeOffset.UtcNow, null, null, null, AllowedRooms: ["team-*"]));
 
         // Collect every idle activation, and wait until this connection's is gone: the next call reactivates it from storage.
         var management = fixture.Grains.GetGrain<IManagementGrain>(0);
