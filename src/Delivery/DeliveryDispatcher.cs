@@ -433,6 +433,9 @@ public sealed partial class DeliveryDispatcher : IDeliveryDispatcher, IHostedSer
                 oneMoreRound = false;
                 continue;
             }
+            // Its second round failed too: the API is failing although the breaker has not opened yet (too few calls for
+            // its sampling, or a slow machine), so this post waits for it as a refused one would, one probe at a time.
+            if (failed && _maxOutageDelayTicks > 0) refused = true;
             if (!refused)
             {
                 if (_outage.Reached(probe) is { } lasted) LogManagementApiBack(lasted, _outage.Waiting);

@@ -99,6 +99,36 @@ public sealed class ManagementApiOutageTests
     }
 
     [Fact]
+    public async Task A_post_that_fails_two_rounds_before_the_breaker_opens_waits_for_the_API_and_goes_out_once()
+    {
+        // The API fails every post with 500 (after the client's own retries) while the breaker stays closed: too few
+        // calls for its sampling, as when a small room's first message meets the failure on a slow machine.
+        var failing = 1;
+        var calls = 0;
+        var client = new ScriptedOutcomes((_, _) =>
+        {
+            Interlocked.Increment(ref calls);
+            return Task.FromResult(Volatile.Read(ref failing) == 1
+                ? new ManagementResult(ManagementOutcome.Failed, 500, "InternalServerError", null, 3)
+                : ScriptedOutcomes.Delivered);
+        });
+        await using var dispatcher = await ScriptedOutcomes.StartAsync(client, new ScriptedGone((_, _) => Task.FromResult(true)),
+            new DeliveryOptions { MaxConcurrency = 4, MaxOutageDelay = TimeSpan.FromMinutes(1) });
+
+        dispatcher.Dispatch(ScriptedOutcomes.Message("m0"), "room:r", "r", ["a"], track: true);
+        await ScriptedOutcomes.WaitUntilAsync(() => dispatcher.ManagementApiFailingSince is not null, "the dispatcher sees the API failing");
+        var before = Volatile.Read(ref calls);
+        await Task.Delay(1000);
+        // Waiting, it asks again once per probe interval (250 ms), not in a loop.
+        Assert.InRange(Volatile.Read(ref calls) - before, 1, 6);
+
+        Volatile.Write(ref failing, 0);
+        var summary = await dispatcher.WaitAsync("m0", Timeout);
+        Assert.Equal((1, 0), (summary.Delivered, summary.Failed));
+        Assert.Null(dispatcher.ManagementApiFailingSince);
+    }
+
+    [Fact]
     public async Task While_the_breaker_is_open_at_most_MaxQueued_posts_wait_and_the_rest_are_dropped_at_once()
     {
         var breaker = new Breaker();
