@@ -5,9 +5,11 @@ namespace Tether.Grains;
 
 /// <summary>
 /// Checks storage (<see cref="StoredRecipients"/>) before it calls a connection's or user's grain, as a client's
-/// <c>sendto</c> does: random ids on the admin API leave no activations behind.
+/// <c>sendto</c> does: random ids on the admin API leave no activations behind. Reentrant: it keeps nothing between
+/// calls, and a stateless worker otherwise serves one call per local activation (at most one per core).
 /// </summary>
 [StatelessWorker]
+[Reentrant]
 [GrainType(TetherGrainTypes.DirectMessage)]
 public sealed class DirectMessageGrain : Grain, IDirectMessageGrain
 {
