@@ -54,7 +54,9 @@ public sealed class RoomOptions
     /// When members move to a shard (a room is sharded, a shard splits), the posts already queued for them where they
     /// were (the room's or the old shard's silo) must end before the new shard, perhaps on another silo, posts a
     /// sender's next message, or that message could overtake the previous one. The new shard accepts publishes at once
-    /// but holds their posts until then, waiting at most this long (then it posts anyway, and logs a warning).
+    /// but holds their posts until then, waiting at most this long (then it posts anyway, and logs a warning). The same
+    /// bound applies when a room or shard moves to another silo: the leaving activation waits this long for its queued
+    /// posts, and a new activation that finds an earlier one's activation mark waits this long for it to go.
     /// </summary>
     public TimeSpan ShardHandOverTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
