@@ -1,8 +1,5 @@
 using System.Globalization;
-using Microsoft.Extensions.Configuration;
-using Orleans.TestingHost;
 using Tether.Contracts;
-using Tether.Hosting;
 using Xunit.Abstractions;
 
 namespace Tether.Tests.Cluster;
@@ -16,59 +13,18 @@ namespace Tether.Tests.Cluster;
 public sealed class RedisJoinCostTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Changes = 50;
-    private readonly string _serviceId = "cost-" + Guid.NewGuid().ToString("N")[..8];
-    private RedisServer _redis = null!;
-    // Between the silo and Redis: counts what the silo writes, on redis-server and Garnet alike.
-    private ByteCountingProxy _proxy = null!;
-    private TestCluster _cluster = null!;
+    private ByteCountedRedisCluster _cluster = null!;
 
-    public async Task InitializeAsync()
+    public async Task InitializeAsync() => _cluster = await ByteCountedRedisCluster.StartAsync(nameof(RedisJoinCostTests), output, new Dictionary<string, string>
     {
-        _redis = await RedisServer.StartAsync(reportAs: nameof(RedisJoinCostTests));
-        output.WriteLine(_redis.Description);
-        _proxy = ByteCountingProxy.Start(_redis.Port);
-        var builder = new TestClusterBuilder(1);
-        builder.Options.UseTestClusterMembership = false;
-        builder.Options.ServiceId = _serviceId;
-        builder.Properties["ConnectionStrings:redis"] = _redis.ConnectionString;
-        builder.Properties["SiloRedis"] = _proxy.ConnectionString;
-        builder.Properties["ManagementApi:Endpoint"] = "https://abc123.execute-api.us-east-1.amazonaws.com/test";
-        builder.Properties["ManagementApi:AccessKeyId"] = TestCredentials.AccessKeyId;
-        builder.Properties["ManagementApi:SecretAccessKey"] = TestCredentials.SecretAccessKey;
-        builder.Properties["Rooms:Default"] = "";
-        builder.Properties["Rooms:PresenceNotices"] = "false";
-        // Past 100 members a room moves to one shard that never splits: the 5,000 are one shard's set, the 10 a
-        // small room's own set, the two kinds of member set there are.
-        builder.Properties["Rooms:ShardThreshold"] = "100";
-        builder.Properties["Rooms:InitialShards"] = "1";
-        builder.Properties["Rooms:ShardCapacity"] = "10000";
-        builder.AddSiloBuilderConfigurator<RedisSilo>();
-        builder.AddClientBuilderConfigurator<RedisClient>();
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
-    }
+        // Past 100 members a room moves to one shard that never splits: the 5,000 are one shard's set, the 10 a small
+        // room's own set, the two kinds of member set there are.
+        ["Rooms:ShardThreshold"] = "100",
+        ["Rooms:InitialShards"] = "1",
+        ["Rooms:ShardCapacity"] = "10000",
+    });
 
-    public async Task DisposeAsync()
-    {
-        await _cluster.DisposeAsync();
-        await _proxy.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
-
-    private sealed class RedisSilo : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder siloBuilder)
-        {
-            siloBuilder.UseTetherRedisProviders(siloBuilder.Configuration["SiloRedis"]!);
-            siloBuilder.AddTether(siloBuilder.Configuration, embedded: false);
-        }
-    }
-
-    private sealed class RedisClient : IClientBuilderConfigurator
-    {
-        public void Configure(IConfiguration configuration, IClientBuilder clientBuilder) =>
-            clientBuilder.UseTetherRedisProviders(configuration["ConnectionStrings:redis"]!);
-    }
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     private IRoomGrain Room(string name) => _cluster.Client.GetGrain<IRoomGrain>(name);
 
@@ -131,18 +87,18 @@ public sealed class RedisJoinCostTests(ITestOutputHelper output) : IAsyncLifetim
 
     private async Task<double> BytesPerRegistrationAsync(ISweepBucketGrain bucket, string prefix)
     {
-        var before = _proxy.BytesSent;
+        var before = _cluster.Proxy.BytesSent;
         for (var i = 0; i < Changes; i++) await bucket.Register($"{prefix}-{i:D3}AbCd=");
-        return (_proxy.BytesSent - before) / (double)Changes;
+        return (_cluster.Proxy.BytesSent - before) / (double)Changes;
     }
 
     /// <summary>Bytes the silo sent to Redis per change, over <see cref="Changes"/> joins then as many leaves.</summary>
     private async Task<double> BytesPerChangeAsync(string room, string joiner)
     {
-        var before = _proxy.BytesSent;
+        var before = _cluster.Proxy.BytesSent;
         for (var i = 0; i < Changes; i++) await Room(room).Join($"{joiner}-{i:D3}", null);
         for (var i = 0; i < Changes; i++) await Room(room).Leave($"{joiner}-{i:D3}", null, notify: false);
-        return (_proxy.BytesSent - before) / (2.0 * Changes);
+        return (_cluster.Proxy.BytesSent - before) / (2.0 * Changes);
     }
 
     private async Task<List<string>> AllMembersAsync(string room)
