@@ -34,14 +34,44 @@ internal sealed class ActivationMarks(IMemberSets store, IClusterMembershipServi
         return [.. (await reading).Where(m => m != _mine)];
     }
 
-    /// <summary>Removes this activation's mark: its posts ended (or it gave up waiting for them).</summary>
-    public Task LeaveAsync() => store.RemoveAsync(name, [_mine]);
+    /// <summary>
+    /// Removes this activation's mark: its posts ended (or it gave up waiting for them). Returns the storage failure when
+    /// it could not (the next activation then waits for the mark until its timeout), for the caller to log.
+    /// </summary>
+    public async Task<Exception?> TryLeaveAsync()
+    {
+        try
+        {
+            await store.RemoveAsync(name, [_mine]);
+            return null;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return e;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="EndedAsync"/> that never throws: Ended false when <paramref name="timeout"/> passed first, Failure set
+    /// when storage failed. Either way the caller goes on (order is then best effort) rather than holding forever.
+    /// </summary>
+    public async Task<(bool Ended, Exception? Failure)> WaitForEarlierAsync(IReadOnlyList<string> earlier, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return (await EndedAsync(earlier, timeout, cancellationToken), null);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return (false, e);
+        }
+    }
 
     /// <summary>
     /// Completes with true once none of <paramref name="earlier"/> is marked any more or its silo has left, false when
     /// <paramref name="timeout"/> passed or <paramref name="cancellationToken"/> was cancelled first.
     /// </summary>
-    public async Task<bool> EndedAsync(IReadOnlyList<string> earlier, TimeSpan timeout, CancellationToken cancellationToken = default)
+    private async Task<bool> EndedAsync(IReadOnlyList<string> earlier, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
         var waiting = earlier;

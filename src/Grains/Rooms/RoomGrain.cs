@@ -72,28 +72,16 @@ public sealed partial class RoomGrain(
     private async Task EarlierActivationsEndedAsync(IReadOnlyList<string> earlier, CancellationToken cancellationToken)
     {
         var timeout = _options.ShardHandOverTimeout;
-        try
-        {
-            if (!await _marks!.EndedAsync(earlier, timeout, cancellationToken)) LogEarlierActivationsSlow(Name, earlier.Count, timeout);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // Storage failing: serve rather than hold forever (order is then best effort).
-            LogEarlierActivationsUnknown(e, Name);
-        }
+        var (ended, failure) = await _marks!.WaitForEarlierAsync(earlier, timeout, cancellationToken);
+        // Storage failing: serve rather than hold forever (order is then best effort).
+        if (failure is not null) LogEarlierActivationsUnknown(failure, Name);
+        else if (!ended) LogEarlierActivationsSlow(Name, earlier.Count, timeout);
     }
 
     private async Task LeaveQuietlyAsync(ActivationMarks marks, Task entering)
     {
         await entering.ConfigureAwait(ConfigureAwaitOptions.ContinueOnCapturedContext | ConfigureAwaitOptions.SuppressThrowing);
-        try
-        {
-            await marks.LeaveAsync();
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            LogMarkNotRemoved(e, Name);
-        }
+        if (await marks.TryLeaveAsync() is { } failure) LogMarkNotRemoved(failure, Name);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -104,18 +92,8 @@ public sealed partial class RoomGrain(
         {
             LogMovedBeforePostsEnded(Name, _options.ShardHandOverTimeout, reason.Description);
         }
-        if (_marks is { } marks)
-        {
-            try
-            {
-                await marks.LeaveAsync();
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // The next activation then waits for this mark until Rooms__ShardHandOverTimeout.
-                LogMarkNotRemoved(e, Name);
-            }
-        }
+        // A mark not removed makes the next activation wait for it until Rooms__ShardHandOverTimeout.
+        if (_marks is { } marks && await marks.TryLeaveAsync() is { } failure) LogMarkNotRemoved(failure, Name);
     }
 
     public async Task<int> Join(string connectionId, string? user) => (await JoinFrom(connectionId, user, since: null)).Members;

@@ -82,15 +82,10 @@ public sealed partial class RoomShardGrain(
     private async Task EarlierActivationsEndedAsync(IReadOnlyList<string> earlier)
     {
         var timeout = _options.ShardHandOverTimeout;
-        try
-        {
-            if (!await _marks!.EndedAsync(earlier, timeout)) LogEarlierActivationsSlow(this.GetPrimaryKeyString(), earlier.Count, timeout);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // Storage failing: post rather than hold forever (order is then best effort, as after a hand-over failure).
-            LogEarlierActivationsUnknown(e, this.GetPrimaryKeyString());
-        }
+        var (ended, failure) = await _marks!.WaitForEarlierAsync(earlier, timeout);
+        // Storage failing: post rather than hold forever (order is then best effort, as after a hand-over failure).
+        if (failure is not null) LogEarlierActivationsUnknown(failure, this.GetPrimaryKeyString());
+        else if (!ended) LogEarlierActivationsSlow(this.GetPrimaryKeyString(), earlier.Count, timeout);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -108,18 +103,7 @@ public sealed partial class RoomShardGrain(
         {
             LogMovedBeforePostsEnded(this.GetPrimaryKeyString(), _options.ShardHandOverTimeout, reason.Description);
         }
-        if (_marks is { } marks)
-        {
-            try
-            {
-                await marks.LeaveAsync();
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // The next activation then waits for this mark until Rooms__ShardHandOverTimeout.
-                LogMarkNotRemoved(e, this.GetPrimaryKeyString());
-            }
-        }
+        if (_marks is { } marks && await marks.TryLeaveAsync() is { } failure) LogMarkNotRemoved(failure, this.GetPrimaryKeyString());
     }
 
     public Task<bool> MoveIfMisplaced()
